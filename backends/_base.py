@@ -1,0 +1,177 @@
+"""The engine-neutral half of a backend: what every engine must provide."""
+
+from __future__ import annotations
+
+import abc
+import logging
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from backends import _rawfiles, _storage
+from backends._rawfiles import RawFile
+from backends._storage import DatasetLocation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RawInput:
+    """The raw records of a run and what the independent inspection counted.
+
+    Attributes
+    ----------
+    records
+        Columns ``source_file``, ``field_count``, the seven raw fields and
+        ``raw_line``; one row per data record (each file's header excluded).
+    files
+        The inspection of each file, in the order read.
+    """
+
+    records: ir.Table
+    files: tuple[RawFile, ...]
+
+    @property
+    def expected_records(self) -> int:
+        """Data records counted without the engine's parser."""
+        return sum(f.records for f in self.files)
+
+    @property
+    def empty_lines(self) -> int:
+        return sum(f.empty_lines for f in self.files)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What :meth:`Backend.write_dataset` committed."""
+
+    uri: str
+    rows: int
+    files: int
+    bytes: int
+
+
+class Backend(abc.ABC):
+    """An Ibis connection plus the engine-specific reading and writing.
+
+    Subclasses implement the ``_``-prefixed hooks; everything else, the file
+    inspection, the staging and the commit, is shared so both engines obey the
+    same contract.
+    """
+
+    name: ClassVar[str]
+    con: ibis.BaseBackend
+
+    def read_raw(self, raw_path: str, raw_format: str) -> RawInput:
+        """Read every raw file ``raw_path`` expands to as raw records.
+
+        Raises
+        ------
+        RawInputError
+            When no file matches, or a file breaks the input contract.
+        """
+        fmt = _rawfiles.check_format(raw_format)
+        paths = _rawfiles.expand_raw_path(raw_path, fmt)
+        log.info("reading %d %s file(s) from %s", len(paths), fmt, raw_path)
+        if fmt == "csv":
+            tables, facts = [], []
+            for path in paths:
+                with open(path, "rb") as stream:
+                    table, fact = _rawfiles.read_csv_records(path, stream)
+                tables.append(table)
+                facts.append(fact)
+            records = self.from_arrow(tables)
+        else:
+            facts = []
+            for path in paths:
+                with open(path, "rb") as stream:
+                    facts.append(_rawfiles.inspect_lines(path, stream, "tsv"))
+            records = self._read_tsv(facts)
+        return RawInput(records=records, files=tuple(facts))
+
+    def read_dataset(self, location: DatasetLocation) -> ir.Table:
+        """The complete dataset at ``location`` as a table.
+
+        Raises
+        ------
+        DatasetError
+            When the dataset is not complete.
+        """
+        return self._read_parquet(location.data_files())
+
+    def write_dataset(self, table: ir.Table, location: DatasetLocation) -> WriteResult:
+        """Write ``table`` as the dataset at ``location``, atomically.
+
+        The engine writes into a fresh staging directory; the files then move
+        into place and ``_SUCCESS`` is written last.
+        """
+        staging = location.new_staging_uri()
+        try:
+            self._write_parquet(table, staging)
+            _crash_point_for_tests(location.dataset)
+            result = _describe(staging, location.uri)
+            _storage.commit(
+                staging, location, {"backend": self.name, "rows": result.rows}
+            )
+        finally:
+            _storage.remove_tree(staging)
+        return result
+
+    def materialize(self, table: ir.Table) -> ir.Table:
+        """Compute ``table`` once, for several uses."""
+        return table.cache()
+
+    def to_rows(self, table: ir.Table) -> list[dict[str, Any]]:
+        """The rows of a small table as Python dicts."""
+        return list(table.to_pyarrow().to_pylist())
+
+    def close(self) -> None:
+        """Release the engine."""
+        self.con.disconnect()
+
+    @abc.abstractmethod
+    def _read_tsv(self, files: Sequence[RawFile]) -> ir.Table:
+        """Raw records of TSV files that passed inspection."""
+
+    @abc.abstractmethod
+    def from_arrow(self, tables: Sequence[Any]) -> ir.Table:
+        """A table on this engine holding the rows of Arrow tables (one schema)."""
+
+    @abc.abstractmethod
+    def _read_parquet(self, uris: Sequence[str]) -> ir.Table:
+        """A table over Parquet files."""
+
+    @abc.abstractmethod
+    def _write_parquet(self, table: ir.Table, staging_uri: str) -> None:
+        """Write ``table`` as Parquet file(s) into the new directory ``staging_uri``."""
+
+
+def _crash_point_for_tests(dataset: str) -> None:
+    """Kill this process after a dataset's files are written, before its commit.
+
+    Only when the environment variable ``UFO_ETL_TEST_KILL_BEFORE_COMMIT`` names
+    the dataset: the crash tests use it to prove a killed writer leaves nothing
+    that looks complete.
+    """
+    if os.environ.get("UFO_ETL_TEST_KILL_BEFORE_COMMIT") == dataset:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _describe(staging_uri: str, final_uri: str) -> WriteResult:
+    fs, path = pafs.FileSystem.from_uri(staging_uri)
+    infos = [
+        i
+        for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
+        if i.is_file and i.base_name.endswith(".parquet")
+    ]
+    rows = sum(pq.read_metadata(i.path, filesystem=fs).num_rows for i in infos)
+    return WriteResult(
+        uri=final_uri, rows=rows, files=len(infos), bytes=sum(i.size or 0 for i in infos)
+    )

@@ -1,0 +1,158 @@
+"""DuckDB: the embedded engine for laptops and tests."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from ibis.backends.sql.datatypes import DuckDBType
+
+from backends._base import Backend
+from backends._rawfiles import RAW_RECORDS_SCHEMA, RawFile, split_tsv_line
+from transforms.schema import RAW_FIELDS
+
+log = logging.getLogger(__name__)
+
+_BLOCK_BYTES = 16 << 20  # larger than any sane record; pyarrow needs a row to fit a block
+
+
+class DuckDBBackend(Backend):
+    """Ibis on an in-process DuckDB database, time zone UTC.
+
+    Parameters
+    ----------
+    threads
+        DuckDB worker threads; None for DuckDB's default (all cores).
+    memory_limit
+        E.g. ``"2GB"``; DuckDB spills to ``temp_directory`` beyond it.
+    temp_directory
+        Where DuckDB spills; None for DuckDB's default.
+    """
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        temp_directory: str | None = None,
+    ) -> None:
+        config: dict[str, Any] = {}
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if temp_directory:
+            config["temp_directory"] = temp_directory
+        self.con = ibis.duckdb.connect(**config)
+        self._duckdb.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
+        self.threads = threads
+
+    @property
+    def _duckdb(self) -> Any:
+        return self.con.con  # type: ignore[attr-defined]
+
+    def _read_tsv(self, files: Sequence[RawFile]) -> ir.Table:
+        reader = pa.RecordBatchReader.from_batches(
+            RAW_RECORDS_SCHEMA, _tsv_batches(files, use_threads=self.threads != 1)
+        )
+        return self._load(reader)
+
+    def from_arrow(self, tables: Sequence[Any]) -> ir.Table:
+        table = pa.concat_tables(tables) if tables else RAW_RECORDS_SCHEMA.empty_table()
+        return self._load(table)
+
+    def _load(self, data: Any) -> ir.Table:
+        name = f"raw_records_{uuid.uuid4().hex[:8]}"
+        view = f"{name}_source"
+        self._duckdb.register(view, data)
+        try:
+            self._duckdb.execute(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM "{view}"')
+        finally:
+            self._duckdb.unregister(view)
+        return self.con.table(name)
+
+    def _read_parquet(self, uris: Sequence[str]) -> ir.Table:
+        return self.con.read_parquet(list(uris))
+
+    def _write_parquet(self, table: ir.Table, staging_uri: str) -> None:
+        os.makedirs(staging_uri, exist_ok=True)
+        # DuckDB's own result types can be wider than the ones Ibis declares
+        # (year() is BIGINT, Ibis says int32): cast to the declared schema.
+        columns = ", ".join(
+            f"CAST({_quote(name)} AS {DuckDBType.to_string(dtype)}) AS {_quote(name)}"
+            for name, dtype in table.schema().items()
+        )
+        target = os.path.join(staging_uri, "part-00000.parquet").replace("'", "''")
+        self._duckdb.execute(
+            f"COPY (SELECT {columns} FROM ({self.con.compile(table)})) "
+            f"TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
+        )
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _tsv_batches(files: Sequence[RawFile], use_threads: bool) -> Iterator[pa.RecordBatch]:
+    """Raw-records batches of TSV files: lines split on TAB, quotes literal.
+
+    pyarrow's reader splits lines on LF, CRLF and CR and skips empty lines;
+    a line without exactly 7 fields comes back through the invalid-row handler
+    with its text, and becomes a ``malformed`` record rather than being dropped.
+    """
+    for file in files:
+        malformed: list[dict[str, object]] = []
+
+        def on_invalid_row(row: Any, path: str = file.path) -> str:
+            malformed.append(split_tsv_line(path, row.text))
+            return "skip"
+
+        reader = pacsv.open_csv(
+            file.path,
+            read_options=pacsv.ReadOptions(
+                column_names=list(RAW_FIELDS), block_size=_BLOCK_BYTES, use_threads=use_threads
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter="\t",
+                quote_char=False,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=True,
+                invalid_row_handler=on_invalid_row,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in RAW_FIELDS},
+                strings_can_be_null=False,
+                check_utf8=True,
+            ),
+        )
+        header_pending = True
+        for batch in reader:
+            if header_pending and batch.num_rows:
+                batch = batch.slice(1)  # each file's own header record
+                header_pending = False
+            if batch.num_rows:
+                yield _with_source(batch, file.path)
+        if malformed:
+            yield pa.RecordBatch.from_pylist(malformed, schema=RAW_RECORDS_SCHEMA)
+
+
+def _with_source(batch: pa.RecordBatch, path: str) -> pa.RecordBatch:
+    n = batch.num_rows
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.repeat(pa.scalar(path, pa.string()), n),
+            pa.repeat(pa.scalar(len(RAW_FIELDS), pa.int32()), n),
+            *batch.columns,
+            pa.nulls(n, pa.string()),
+        ],
+        schema=RAW_RECORDS_SCHEMA,
+    )

@@ -1,0 +1,306 @@
+"""Raw report files: finding them, checking them and counting their records.
+
+The counts made here do not use the engines' field parsers, so that
+reconciliation (raw records = sightings + rejects) can catch a record lost or
+invented by a reader.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import logging
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Final, Literal
+
+import pyarrow as pa
+
+from backends.errors import ConfigurationError, RawInputError
+from transforms.schema import HEADER, RAW_FIELDS
+
+log = logging.getLogger(__name__)
+
+RawFormat = Literal["tsv", "csv"]
+RAW_FORMATS: Final = ("tsv", "csv")
+_CHUNK_BYTES: Final = 16 << 20
+_BOM: Final = "\ufeff"
+
+RAW_RECORDS_SCHEMA: Final = pa.schema(
+    [
+        ("source_file", pa.string()),
+        ("field_count", pa.int32()),
+        *[(name, pa.string()) for name in RAW_FIELDS],
+        ("raw_line", pa.string()),
+    ]
+)
+"""Arrow schema of the raw-records table every backend reader produces."""
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """What the inspection of one raw file found.
+
+    Attributes
+    ----------
+    path
+        The file, as expanded from ``raw_path``: ``source_file`` in the outputs.
+    records
+        Data records, the file's own header excluded.
+    empty_lines
+        Empty lines, which are not records.
+    header_line
+        The exact text of the file's header record, without a BOM.
+    header_copies
+        Data records whose text is exactly ``header_line`` (tsv only, else 0).
+    """
+
+    path: str
+    records: int
+    empty_lines: int
+    header_line: str
+    header_copies: int = 0
+
+
+def check_format(raw_format: str) -> RawFormat:
+    """Return ``raw_format`` if it is ``tsv`` or ``csv``, else raise."""
+    if raw_format not in RAW_FORMATS:
+        raise ConfigurationError(
+            f"raw_format must be one of {', '.join(RAW_FORMATS)}, not {raw_format!r}"
+        )
+    return raw_format  # type: ignore[return-value]
+
+
+def expand_raw_path(raw_path: str, raw_format: str) -> list[str]:
+    """Expand a file, a directory or a glob into the sorted list of raw files.
+
+    A directory means its ``*.tsv`` (or ``*.csv``) files, by ``raw_format``.
+
+    Raises
+    ------
+    RawInputError
+        When nothing matches.
+    """
+    fmt = check_format(raw_format)
+    if not raw_path:
+        raise ConfigurationError("raw_path is empty")
+    path = os.path.abspath(os.path.expanduser(raw_path))
+    if os.path.isdir(path):
+        matches = glob.glob(os.path.join(glob.escape(path), f"*.{fmt}"))
+    elif glob.has_magic(path):
+        matches = glob.glob(path)
+    else:
+        matches = [path] if os.path.exists(path) else []
+    files = sorted(m for m in matches if os.path.isfile(m))
+    if not files:
+        raise RawInputError(f"raw_path {raw_path!r} matches no {fmt} file")
+    return files
+
+
+def _is_header(fields: Sequence[str]) -> bool:
+    if len(fields) != len(HEADER):
+        return False
+    first, *rest = fields
+    cleaned = [first.removeprefix(_BOM), *rest]
+    return all(_trim(f).lower() == h.lower() for f, h in zip(cleaned, HEADER))
+
+
+def _trim(text: str) -> str:
+    return text.strip(" \t\n\r\x0b\x0c")
+
+
+def _check_header(path: str, fields: Sequence[str] | None) -> None:
+    if fields is None:
+        raise RawInputError(f"{path}: the file is empty: it must start with the header")
+    if not _is_header(fields):
+        shown = "\\t".join(fields) if len(fields) < 20 else f"{len(fields)} fields"
+        raise RawInputError(
+            f"{path}: the first record must be the header "
+            f"{', '.join(HEADER)!r}, not {shown[:200]!r}"
+        )
+
+
+def _line_of(block: bytes, offset: int, lines_before: int) -> int:
+    """1-based number of the line holding byte ``offset`` of ``block``."""
+    return lines_before + len(block[:offset].splitlines()) + (
+        1 if offset == 0 or block[offset - 1 : offset] in (b"\n", b"\r") else 0
+    )
+
+
+def _blocks(stream: BinaryIO) -> Iterator[bytes]:
+    """Blocks of whole lines (terminated by LF, CRLF or CR), the last one unterminated."""
+    carry = b""
+    while chunk := stream.read(_CHUNK_BYTES):
+        data = carry + chunk
+        # A CR at the very end may be the first half of a CRLF: keep it for later.
+        end = len(data) - 1 if data.endswith(b"\r") else len(data)
+        cut = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
+        carry = data[cut:]
+        if cut:
+            yield data[:cut]
+    if carry:
+        yield carry
+
+
+def inspect_lines(path: str, stream: BinaryIO, raw_format: RawFormat) -> RawFile:
+    """Check a raw file's encoding and header, and count its line records.
+
+    For ``tsv`` every non-empty line is a record. For ``csv`` only the encoding
+    and the physical lines are checked here (see :func:`count_csv_records`).
+    """
+    lines_before = 0
+    records = empty = copies = 0
+    header_key: bytes | None = None
+    for block in _blocks(stream):
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = _line_of(block, e.start, lines_before)
+            raise RawInputError(
+                f"{path}: line {line}: invalid UTF-8 (byte 0x{block[e.start]:02x})"
+            ) from e
+        lines = block.splitlines()
+        lines_before += len(lines)
+        n_empty = lines.count(b"")
+        empty += n_empty
+        records += len(lines) - n_empty
+        if header_key is None:
+            first = next((line for line in lines if line), None)
+            if first is not None:
+                # Some readers (Hadoop's) drop a leading BOM, others keep it: the
+                # header's key is its text without one.
+                header_key = first.removeprefix(_BOM.encode())
+                if header_key == first:
+                    copies -= 1  # the header itself is counted below
+        if header_key is not None and raw_format == "tsv":
+            copies += lines.count(header_key)
+    header_line = header_key.decode("utf-8") if header_key is not None else None
+    if raw_format == "tsv":
+        _check_header(path, None if header_line is None else header_line.split("\t"))
+    return RawFile(
+        path=path,
+        records=max(records - 1, 0),
+        empty_lines=empty,
+        header_line=header_line or "",
+        header_copies=max(copies, 0),
+    )
+
+
+_CSV_TOKEN = re.compile(r'"|,|\r\n|\r|\n')
+
+
+def count_csv_records(text: str) -> tuple[int, int]:
+    """Count RFC 4180 records and empty lines, without the csv module.
+
+    A quote opens a quoted field only at the start of a field; inside one, ``""``
+    is a quote and a lone ``"`` closes it. A line break outside quotes ends a
+    record; one that ends nothing (an empty line) is not a record.
+
+    Returns
+    -------
+    tuple[int, int]
+        Records (the header included) and empty lines.
+    """
+    records = empty = 0
+    in_quotes = False
+    record_start = field_start = 0
+    skip_until = -1
+    for match in _CSV_TOKEN.finditer(text):
+        pos, token = match.start(), match.group()
+        if pos < skip_until:
+            continue
+        if in_quotes:
+            if token == '"':
+                if text.startswith('"', pos + 1):
+                    skip_until = pos + 2
+                else:
+                    in_quotes = False
+            continue
+        if token == '"':
+            in_quotes = pos == field_start
+        elif token == ",":
+            field_start = pos + 1
+        else:
+            if pos == record_start:
+                empty += 1
+            else:
+                records += 1
+            record_start = field_start = match.end()
+    if record_start < len(text):
+        records += 1
+    return records, empty
+
+
+def read_csv_records(path: str, stream: BinaryIO) -> tuple[pa.Table, RawFile]:
+    """Parse an RFC 4180 file into raw records (header excluded) with the csv module.
+
+    Raises
+    ------
+    RawInputError
+        On invalid UTF-8, a bad header, or quoting the RFC does not allow.
+    """
+    data = stream.read()
+    facts = inspect_lines(path, io.BytesIO(data), "csv")
+    text = data.decode("utf-8")
+    expected, empty = count_csv_records(text)
+
+    consumed: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(text, newline=""):
+            consumed.append(line)
+            yield line
+
+    reader = csv.reader(lines(), strict=True)
+    columns: dict[str, list[object]] = {name: [] for name in RAW_RECORDS_SCHEMA.names}
+    header: list[str] | None = None
+    try:
+        for fields in reader:
+            raw = "".join(consumed)
+            consumed.clear()
+            if not fields:
+                continue
+            if header is None:
+                header = fields
+                continue
+            columns["source_file"].append(path)
+            columns["field_count"].append(len(fields))
+            padded = [*fields[: len(RAW_FIELDS)], *[None] * (len(RAW_FIELDS) - len(fields))]
+            for name, value in zip(RAW_FIELDS, padded):
+                columns[name].append(value)
+            columns["raw_line"].append(
+                None if len(fields) == len(RAW_FIELDS) else _strip_terminator(raw)
+            )
+    except csv.Error as e:
+        raise RawInputError(f"{path}: line {reader.line_num}: bad CSV quoting: {e}") from e
+    _check_header(path, header)
+    table = pa.table(columns, schema=RAW_RECORDS_SCHEMA)
+    facts = RawFile(
+        path=path,
+        records=max(expected - 1, 0),
+        empty_lines=empty,
+        header_line=facts.header_line,
+    )
+    return table, facts
+
+
+def _strip_terminator(line: str) -> str:
+    for terminator in ("\r\n", "\n", "\r"):
+        if line.endswith(terminator):
+            return line[: -len(terminator)]
+    return line
+
+
+def split_tsv_line(path: str, line: str) -> dict[str, object]:
+    """One raw-records row from a TSV line that does not have 7 fields."""
+    fields = line.split("\t")
+    padded = [*fields[: len(RAW_FIELDS)], *[None] * (len(RAW_FIELDS) - len(fields))]
+    return {
+        "source_file": path,
+        "field_count": len(fields),
+        **dict(zip(RAW_FIELDS, padded)),
+        "raw_line": line,
+    }

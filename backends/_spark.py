@@ -1,0 +1,208 @@
+"""Spark: the production engine, in local mode or on a standalone cluster.
+
+The Luigi worker process is the Spark driver (client mode). Engine settings come
+from ``docker/spark/spark-defaults.conf``, the file the production image uses
+too; deployment settings (master, S3, jars, driver host and ports) come from
+``[spark]`` in ``luigi.cfg``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from backends._base import Backend
+from backends._rawfiles import RAW_RECORDS_SCHEMA, RawFile
+from backends.errors import BackendUnavailableError, ConfigurationError
+from transforms.schema import RAW_FIELDS
+
+log = logging.getLogger(__name__)
+
+DEFAULTS_FILE: Final = Path(__file__).resolve().parents[1] / "docker" / "spark" / "spark-defaults.conf"
+SUPPORTED_JAVA: Final = (17, 21)
+_HADOOP_GLOB_CHARS = re.compile(r"([\\*?\[\]{}])")
+
+
+def read_defaults(path: Path = DEFAULTS_FILE) -> dict[str, str]:
+    """The settings of a ``spark-defaults.conf`` file (``key value`` lines)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigurationError(f"cannot read Spark defaults {path}: {e}") from e
+    settings = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition(" ")
+            settings[key] = value.strip()
+    return settings
+
+
+def java_major_version(java_home: str | None = None) -> tuple[int, str]:
+    """The major version of the Java that Spark will start, and its path.
+
+    Raises
+    ------
+    BackendUnavailableError
+        When no Java can be found or run.
+    """
+    java_home = java_home if java_home is not None else os.environ.get("JAVA_HOME")
+    java = os.path.join(java_home, "bin", "java") if java_home else shutil.which("java")
+    where = f"JAVA_HOME={java_home}" if java_home else "java on PATH (JAVA_HOME is not set)"
+    if not java or not os.access(java, os.X_OK):
+        raise BackendUnavailableError(
+            f"Spark needs Java {' or '.join(map(str, SUPPORTED_JAVA))}, but none was found "
+            f"({where}); install OpenJDK 17 and set JAVA_HOME"
+        )
+    try:
+        out = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=30, check=True
+        ).stderr
+    except (OSError, subprocess.SubprocessError) as e:
+        raise BackendUnavailableError(f"cannot run {java} ({where}): {e}") from e
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not match:
+        raise BackendUnavailableError(f"cannot tell the version of {java} ({where}): {out!r}")
+    major = int(match.group(1))
+    if major == 1 and match.group(2):  # "1.8.0" style
+        major = int(match.group(2))
+    return major, where
+
+
+def check_java() -> None:
+    """Raise a clear error unless Java 17 or 21 is what Spark will use."""
+    major, where = java_major_version()
+    if major not in SUPPORTED_JAVA:
+        raise BackendUnavailableError(
+            f"pyspark 4.0 runs on Java {' or '.join(map(str, SUPPORTED_JAVA))}, "
+            f"but {where} is Java {major}; point JAVA_HOME at a Java 17 "
+            f"(e.g. /usr/lib/jvm/java-17-openjdk-amd64)"
+        )
+
+
+class SparkBackend(Backend):
+    """Ibis on a SparkSession started by this process (the driver).
+
+    Parameters
+    ----------
+    master
+        ``local[N]``, ``local[*]`` or ``spark://host:port``.
+    app_name
+        The application name shown by the master.
+    conf
+        Extra settings; they override the defaults file.
+    defaults_file
+        The engine settings (``spark-defaults.conf``).
+    """
+
+    name = "spark"
+
+    def __init__(
+        self,
+        master: str = "local[*]",
+        app_name: str = "ufo-etl",
+        conf: Mapping[str, Any] | None = None,
+        defaults_file: Path = DEFAULTS_FILE,
+    ) -> None:
+        check_java()
+        settings = {**read_defaults(defaults_file), **{k: str(v) for k, v in (conf or {}).items()}}
+        # Executors on this machine must run this interpreter (same pyspark, same ibis).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        from pyspark.sql import SparkSession
+
+        builder = SparkSession.builder.master(master).appName(app_name)
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        try:
+            self.session = builder.getOrCreate()
+        except Exception as e:
+            raise BackendUnavailableError(f"cannot start Spark with master {master}: {e}") from e
+        self.session.sparkContext.setLogLevel("WARN")
+        self.con = ibis.pyspark.connect(self.session)
+        self.master = master
+
+    def _view(self, frame: Any) -> ir.Table:
+        name = f"ufo_{uuid.uuid4().hex[:12]}"
+        frame.createOrReplaceTempView(name)
+        return self.con.table(name)
+
+    def _read_tsv(self, files: Sequence[RawFile]) -> ir.Table:
+        from pyspark.sql import functions as F  # noqa: N812
+
+        frames = []
+        for file in files:
+            lines = self.session.read.text(_hadoop_path(file.path))
+            # Empty lines are not records; the file's own header is not either.
+            lines = lines.filter((F.col("value") != "") & (F.col("value") != file.header_line))
+            frames.append(lines.withColumn("source_file", F.lit(file.path)))
+        lines = functools.reduce(lambda a, b: a.unionByName(b), frames)
+        # The lines identical to a file's header were all filtered out; put back
+        # every copy but the header itself (they are indistinguishable).
+        copies = [(f.header_line, f.path) for f in files for _ in range(f.header_copies)]
+        if copies:
+            lines = lines.unionByName(
+                self.session.createDataFrame(copies, "value string, source_file string")
+            )
+        fields = F.split(F.col("value"), "\t", -1)
+        field_count = F.size(fields)
+        records = lines.select(
+            F.col("source_file"),
+            field_count.cast("int").alias("field_count"),
+            *[F.get(fields, i).alias(name) for i, name in enumerate(RAW_FIELDS)],
+            F.when(field_count != len(RAW_FIELDS), F.col("value")).alias("raw_line"),
+        )
+        return self._view(records)
+
+    def from_arrow(self, tables: Sequence[Any]) -> ir.Table:
+        table = pa.concat_tables(tables) if tables else RAW_RECORDS_SCHEMA.empty_table()
+        return self._view(self.session.createDataFrame(table))
+
+    def _read_parquet(self, uris: Sequence[str]) -> ir.Table:
+        return self._view(self.session.read.parquet(*[_hadoop_path(u) for u in uris]))
+
+    def _write_parquet(self, table: ir.Table, staging_uri: str) -> None:
+        from ibis.backends.pyspark.datatypes import PySparkType
+        from pyspark.sql import functions as F  # noqa: N812
+        from pyspark.sql.types import StructField, StructType, TimestampNTZType
+
+        frame = self.session.sql(self.con.compile(table))
+        # Write the types Ibis declares (Spark's row_number() is int, Ibis says
+        # int64), every column nullable as on DuckDB. Timestamps are wall-clock
+        # values (Parquet isAdjustedToUTC=false): TIMESTAMP_NTZ; the session time
+        # zone is UTC, so the cast keeps the value.
+        fields = []
+        for name, dtype in table.schema().items():
+            spark_type = (
+                TimestampNTZType() if dtype.is_timestamp() else PySparkType.from_ibis(dtype)
+            )
+            fields.append(StructField(name, spark_type, nullable=True))
+        schema = StructType(fields)
+        frame = frame.select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
+        frame.to(schema).write.mode("errorifexists").parquet(_hadoop_path(staging_uri))
+
+    def close(self) -> None:
+        self.session.stop()
+
+
+def _hadoop_path(path: str) -> str:
+    """A local path or URL as Hadoop reads it: a URL, glob characters escaped."""
+    if "://" in path:
+        scheme, _, rest = path.partition("://")
+        scheme = "s3a" if scheme == "s3" else scheme
+    else:
+        scheme, rest = "file", os.path.abspath(path)
+    return f"{scheme}://" + _HADOOP_GLOB_CHARS.sub(r"\\\1", rest)

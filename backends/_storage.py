@@ -1,0 +1,147 @@
+"""Atomic Parquet datasets on a filesystem: staging, commit, ``_SUCCESS``.
+
+A dataset lives at ``<data_root>/ufo/etl/<dataset>/date=YYYY-MM-DD/`` and is
+complete only when its ``_SUCCESS`` file exists. Engines write into
+``<data_root>/ufo/_staging/``; :func:`commit` moves the finished files into
+place and writes ``_SUCCESS`` last, so a crash at any moment leaves either the
+previous complete dataset, or a directory without ``_SUCCESS``, never a
+complete-looking one; and a reader globbing ``ufo/etl/**`` never sees a file
+being written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Final
+
+import pyarrow.fs as pafs
+
+from backends.errors import ConfigurationError, DatasetError
+
+log = logging.getLogger(__name__)
+
+SUCCESS: Final = "_SUCCESS"
+_DATASET_NAME = re.compile(r"^_?[a-z][a-z0-9_]*$")
+# Files engines leave beside their data that are not part of a dataset.
+_ENGINE_LITTER = re.compile(r"(^_SUCCESS$|^\..*\.crc$|^_committed_|^_started_)")
+
+
+def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    fs, path = pafs.FileSystem.from_uri(uri if "://" in uri else os.path.abspath(uri))
+    return fs, path
+
+
+@dataclass(frozen=True)
+class DatasetLocation:
+    """Where one dataset of one run date lives.
+
+    Examples
+    --------
+    >>> import datetime
+    >>> loc = DatasetLocation("/data", "by_state", datetime.date(2024, 5, 1))
+    >>> loc.uri
+    '/data/ufo/etl/by_state/date=2024-05-01'
+    """
+
+    data_root: str
+    dataset: str
+    date: dt.date
+
+    def __post_init__(self) -> None:
+        if not _DATASET_NAME.match(self.dataset):
+            raise ConfigurationError(f"invalid dataset name {self.dataset!r}")
+        if not self.data_root:
+            raise ConfigurationError("data_root is empty")
+
+    @property
+    def root(self) -> str:
+        root = self.data_root.rstrip("/")
+        return root if "://" in root else os.path.abspath(root)
+
+    @property
+    def uri(self) -> str:
+        """The dataset directory."""
+        return f"{self.root}/ufo/etl/{self.dataset}/date={self.date.isoformat()}"
+
+    @property
+    def success_uri(self) -> str:
+        return f"{self.uri}/{SUCCESS}"
+
+    def new_staging_uri(self) -> str:
+        """A fresh, unique directory for an engine to write this dataset into."""
+        token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        return f"{self.root}/ufo/_staging/{self.dataset}/date={self.date.isoformat()}/{token}"
+
+    def exists(self) -> bool:
+        """True when the dataset is complete (``_SUCCESS`` exists)."""
+        fs, path = _filesystem(self.success_uri)
+        return bool(fs.get_file_info(path).type == pafs.FileType.File)
+
+    def data_files(self) -> list[str]:
+        """The Parquet files of a complete dataset, sorted.
+
+        Raises
+        ------
+        DatasetError
+            When the dataset is not complete.
+        """
+        if not self.exists():
+            raise DatasetError(
+                f"dataset {self.dataset} for {self.date} is not complete: "
+                f"no {SUCCESS} in {self.uri}"
+            )
+        fs, path = _filesystem(self.uri)
+        infos = fs.get_file_info(pafs.FileSelector(path, recursive=False))
+        files = sorted(
+            i.path for i in infos if i.is_file and i.base_name.endswith(".parquet")
+        )
+        prefix = self.uri[: len(self.uri) - len(path)] if "://" in self.uri else ""
+        return [prefix + f for f in files]
+
+
+def remove_tree(uri: str) -> None:
+    """Delete a directory and everything below it; nothing when it does not exist."""
+    fs, path = _filesystem(uri)
+    if fs.get_file_info(path).type != pafs.FileType.NotFound:
+        fs.delete_dir(path)
+
+
+def commit(staging_uri: str, location: DatasetLocation, summary: dict[str, object]) -> None:
+    """Move a finished staging directory into place, then write ``_SUCCESS``.
+
+    Parameters
+    ----------
+    staging_uri
+        The directory the engine wrote, holding ``*.parquet`` files.
+    location
+        The dataset to replace.
+    summary
+        What ``_SUCCESS`` records (as JSON), e.g. rows and backend.
+    """
+    fs, staging = _filesystem(staging_uri)
+    infos = fs.get_file_info(pafs.FileSelector(staging, recursive=True))
+    for info in infos:
+        if info.is_file and _ENGINE_LITTER.search(info.base_name):
+            fs.delete_file(info.path)
+    parts = [i for i in fs.get_file_info(pafs.FileSelector(staging)) if i.is_file]
+    if not any(p.base_name.endswith(".parquet") for p in parts):
+        raise DatasetError(f"the engine wrote no Parquet file for {location.dataset}")
+
+    _, final = _filesystem(location.uri)
+    old = f"{staging}.replaced"
+    if fs.get_file_info(final).type != pafs.FileType.NotFound:
+        # Leave the way clear: an incomplete or an older dataset goes aside.
+        fs.move(final, old)
+    fs.create_dir(os.path.dirname(final), recursive=True)
+    fs.move(staging, final)
+    with fs.open_output_stream(f"{final}/{SUCCESS}") as out:
+        out.write(json.dumps(summary, sort_keys=True, default=str).encode() + b"\n")
+    if fs.get_file_info(old).type != pafs.FileType.NotFound:
+        fs.delete_dir(old)
+    log.info("committed %s (%s)", location.uri, summary)

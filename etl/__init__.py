@@ -1,0 +1,43 @@
+"""ufo-etl's Luigi tasks: ``python -m luigi --module etl UFOPipeline``."""
+
+from backends.errors import (
+    BackendUnavailableError,
+    ConfigurationError,
+    DatasetError,
+    RawInputError,
+    ReconciliationError,
+    UfoEtlError,
+)
+from etl.config import duckdb, etl, postgres, s3, spark
+from etl.tasks import (
+    DATASET_TASKS,
+    AggregateUFOsByMonth,
+    AggregateUFOsByShape,
+    AggregateUFOsByState,
+    ReadUFOs,
+    Top10Shapes,
+    Top10States,
+    UFOPipeline,
+)
+
+__all__ = [
+    "DATASET_TASKS",
+    "AggregateUFOsByMonth",
+    "AggregateUFOsByShape",
+    "AggregateUFOsByState",
+    "BackendUnavailableError",
+    "ConfigurationError",
+    "DatasetError",
+    "RawInputError",
+    "ReadUFOs",
+    "ReconciliationError",
+    "Top10Shapes",
+    "Top10States",
+    "UFOPipeline",
+    "UfoEtlError",
+    "duckdb",
+    "etl",
+    "postgres",
+    "s3",
+    "spark",
+]

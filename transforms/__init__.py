@@ -1,0 +1,42 @@
+"""The UFO pipeline's transformations, written once in Ibis.
+
+Every function maps Ibis tables to an Ibis table. Nothing here imports an
+engine, reads or writes files, or connects: ``backends`` does that.
+"""
+
+from transforms.aggregates import (
+    by_month,
+    by_shape,
+    by_state,
+    top10_shapes,
+    top10_states,
+    top_n,
+)
+from transforms.records import classify, reason_counts, rejects, sightings
+from transforms.schema import (
+    HEADER,
+    RAW_FIELDS,
+    RAW_RECORD_COLUMNS,
+    REJECT_COLUMNS,
+    REJECT_REASONS,
+    SIGHTING_COLUMNS,
+)
+
+__all__ = [
+    "HEADER",
+    "RAW_FIELDS",
+    "RAW_RECORD_COLUMNS",
+    "REJECT_COLUMNS",
+    "REJECT_REASONS",
+    "SIGHTING_COLUMNS",
+    "by_month",
+    "by_shape",
+    "by_state",
+    "classify",
+    "reason_counts",
+    "rejects",
+    "sightings",
+    "top10_shapes",
+    "top10_states",
+    "top_n",
+]
