@@ -117,9 +117,7 @@ class Backend(abc.ABC):
             self._write_parquet(table, staging)
             _crash_point_for_tests(location.dataset)
             result = _describe(staging, location.uri)
-            _storage.commit(
-                staging, location, {"backend": self.name, "rows": result.rows}
-            )
+            _storage.commit(staging, location, {"backend": self.name, "rows": result.rows})
         finally:
             _storage.remove_tree(staging)
         return result

@@ -111,8 +111,10 @@ def _tsv_batches(files: Sequence[RawFile], use_threads: bool) -> Iterator[pa.Rec
     for file in files:
         malformed: list[dict[str, object]] = []
 
-        def on_invalid_row(row: Any, path: str = file.path) -> str:
-            malformed.append(split_tsv_line(path, row.text))
+        def on_invalid_row(
+            row: Any, path: str = file.path, sink: list[dict[str, object]] = malformed
+        ) -> str:
+            sink.append(split_tsv_line(path, row.text))
             return "skip"
 
         reader = pacsv.open_csv(

@@ -125,8 +125,10 @@ def _check_header(path: str, fields: Sequence[str] | None) -> None:
 
 def _line_of(block: bytes, offset: int, lines_before: int) -> int:
     """1-based number of the line holding byte ``offset`` of ``block``."""
-    return lines_before + len(block[:offset].splitlines()) + (
-        1 if offset == 0 or block[offset - 1 : offset] in (b"\n", b"\r") else 0
+    return (
+        lines_before
+        + len(block[:offset].splitlines())
+        + (1 if offset == 0 or block[offset - 1 : offset] in (b"\n", b"\r") else 0)
     )
 
 

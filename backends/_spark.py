@@ -31,7 +31,9 @@ from transforms.schema import RAW_FIELDS
 
 log = logging.getLogger(__name__)
 
-DEFAULTS_FILE: Final = Path(__file__).resolve().parents[1] / "docker" / "spark" / "spark-defaults.conf"
+DEFAULTS_FILE: Final = (
+    Path(__file__).resolve().parents[1] / "docker" / "spark" / "spark-defaults.conf"
+)
 SUPPORTED_JAVA: Final = (17, 21)
 _HADOOP_GLOB_CHARS = re.compile(r"([\\*?\[\]{}])")
 

@@ -98,9 +98,7 @@ class DatasetLocation:
             )
         fs, path = _filesystem(self.uri)
         infos = fs.get_file_info(pafs.FileSelector(path, recursive=False))
-        files = sorted(
-            i.path for i in infos if i.is_file and i.base_name.endswith(".parquet")
-        )
+        files = sorted(i.path for i in infos if i.is_file and i.base_name.endswith(".parquet"))
         prefix = self.uri[: len(self.uri) - len(path)] if "://" in self.uri else ""
         return [prefix + f for f in files]
 

@@ -50,5 +50,5 @@ def close_all() -> None:
         _, backend = _open.popitem()
         try:
             backend.close()
-        except Exception:  # noqa: BLE001 - best effort at exit
+        except Exception:
             log.debug("closing %s failed", backend.name, exc_info=True)

@@ -7,6 +7,8 @@ engine, so every flag exists whichever backend runs.
 
 from __future__ import annotations
 
+from typing import Any
+
 import luigi
 
 from backends import BACKENDS
@@ -28,12 +30,12 @@ class etl(luigi.Config):  # noqa: N801 - the class name is the luigi.cfg section
     raw_format = luigi.ChoiceParameter(
         choices=RAW_FORMATS,
         default="tsv",
-        description="tsv: one record per line, TAB-separated, quotes literal; "
-        "csv: RFC 4180.",
+        description="tsv: one record per line, TAB-separated, quotes literal; csv: RFC 4180.",
     )
     data_root = luigi.Parameter(
         default="data",
-        description="Root of the outputs: datasets go to <data_root>/ufo/etl/<dataset>/date=<date>/.",
+        description="Root of the outputs: datasets go to "
+        "<data_root>/ufo/etl/<dataset>/date=<date>/.",
     )
 
 
@@ -42,7 +44,8 @@ class duckdb(luigi.Config):  # noqa: N801
 
     threads = luigi.IntParameter(default=0, description="Worker threads; 0 uses every core.")
     memory_limit = luigi.Parameter(
-        default="", description="Memory cap such as 2GB, beyond which DuckDB spills; empty: DuckDB's default."
+        default="",
+        description="Memory cap such as 2GB, beyond which DuckDB spills; empty: DuckDB's default.",
     )
     temp_directory = luigi.Parameter(
         default="", description="Where DuckDB spills; empty: DuckDB's default."
@@ -58,7 +61,7 @@ class spark(luigi.Config):  # noqa: N801
         description="Spark master URL: local[N] or spark://host:7077.",
     )
     app_name = luigi.Parameter(default="ufo-etl", description="Spark application name.")
-    conf = luigi.DictParameter(
+    conf: Any = luigi.DictParameter(
         default={},
         description='Extra Spark settings as JSON, e.g. {"spark.executor.memory": "2g"}.',
     )
@@ -81,7 +84,9 @@ class postgres(luigi.Config):  # noqa: N801
 class s3(luigi.Config):  # noqa: N801
     """S3 endpoint and credentials; empty values fall back to AWS_* variables."""
 
-    endpoint_url = luigi.Parameter(default="", description="S3 endpoint, e.g. http://127.0.0.1:8333.")
+    endpoint_url = luigi.Parameter(
+        default="", description="S3 endpoint, e.g. http://127.0.0.1:8333."
+    )
     region_name = luigi.Parameter(default="", description="Region (AWS_REGION).")
     aws_access_key_id = luigi.Parameter(
         default="", description="Access key (AWS_ACCESS_KEY_ID).", significant=False

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import ibis.expr.types as ir
@@ -59,8 +58,7 @@ class ReadUFOs(UFOTask):
         }
         reconcile(raw.expected_records, by_reason)
         log.info(
-            "raw records %d (%d file(s), %d empty line(s) skipped): "
-            "sightings %d, rejects %s",
+            "raw records %d (%d file(s), %d empty line(s) skipped): sightings %d, rejects %s",
             raw.expected_records,
             len(raw.files),
             raw.empty_lines,
@@ -99,7 +97,7 @@ class _Derived(UFOTask):
     output_name: ClassVar[str]
     input_name: ClassVar[str]
     upstream: ClassVar[type[UFOTask]]
-    transform: ClassVar[Callable[[ir.Table], ir.Table]]
+    transform: ClassVar[staticmethod[[ir.Table], ir.Table]]
 
     def requires(self) -> UFOTask:
         return self.upstream(date=self.date)

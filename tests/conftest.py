@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,9 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import backends  # noqa: E402
 from backends import Backend  # noqa: E402
 
-SHARED_DATA = Path(
-    os.environ.get("UFO_SHARED_DATA", ROOT.parent / "shared" / "data" / "ufo")
-)
+SHARED_DATA = Path(os.environ.get("UFO_SHARED_DATA", ROOT.parent / "shared" / "data" / "ufo"))
 
 # Spark must bind to loopback and run this interpreter on its executors.
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -59,3 +59,117 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real NUFORC files not found at {SHARED_DATA} (set UFO_SHARED_DATA)")
     return SHARED_DATA
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class SparkCluster:
+    url: str
+    """The master URL, spark://127.0.0.1:<port>."""
+    ui_url: str
+    """The master's web UI; ``<ui_url>/json/`` describes workers and applications."""
+
+    def state(self) -> dict[str, Any]:
+        import json
+        import urllib.request
+
+        with urllib.request.urlopen(f"{self.ui_url}/json/", timeout=5) as response:
+            return dict(json.load(response))
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkCluster]:
+    """A real Spark standalone master and worker on 127.0.0.1, from pyspark's own
+    ``bin/spark-class``; stops both afterwards."""
+    import subprocess
+    import time
+
+    import pyspark
+
+    spark_home = os.path.dirname(pyspark.__file__)
+    spark_class = os.path.join(spark_home, "bin", "spark-class")
+    work = tmp_path_factory.mktemp("spark-cluster")
+    port, ui_port, worker_ui_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "SPARK_HOME": spark_home,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_LOG_DIR": str(work / "logs"),
+        "SPARK_WORKER_DIR": str(work / "work"),
+        "PYSPARK_PYTHON": sys.executable,
+    }
+    url = f"spark://127.0.0.1:{port}"
+    logs = [open(work / name, "w") for name in ("master.log", "worker.log")]  # noqa: SIM115
+    processes = [
+        subprocess.Popen(
+            [
+                spark_class,
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--webui-port",
+                str(ui_port),
+            ],
+            env=env,
+            stdout=logs[0],
+            stderr=subprocess.STDOUT,
+        )
+    ]
+    try:
+        processes.append(
+            subprocess.Popen(
+                [
+                    spark_class,
+                    "org.apache.spark.deploy.worker.Worker",
+                    url,
+                    "--host",
+                    "127.0.0.1",
+                    "--webui-port",
+                    str(worker_ui_port),
+                    "--cores",
+                    "2",
+                    "--memory",
+                    "3g",
+                    "--work-dir",
+                    str(work / "work"),
+                ],
+                env=env,
+                stdout=logs[1],
+                stderr=subprocess.STDOUT,
+            )
+        )
+        cluster = SparkCluster(url=url, ui_url=f"http://127.0.0.1:{ui_port}")
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                workers = cluster.state().get("workers", [])
+                if any(w.get("state") == "ALIVE" for w in workers):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+                raise RuntimeError(
+                    f"the Spark cluster did not come up; see {work}/master.log and worker.log"
+                )
+            time.sleep(1)
+        yield cluster
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for log_file in logs:
+            log_file.close()

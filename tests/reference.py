@@ -82,10 +82,7 @@ def _is_header(fields: Sequence[str]) -> bool:
     """Fields equal the header names, trimmed and ASCII case-insensitive."""
     if len(fields) != len(HEADER):
         return False
-    return all(
-        ascii_lower(trim(field)) == ascii_lower(name)
-        for field, name in zip(fields, HEADER)
-    )
+    return all(ascii_lower(trim(field)) == ascii_lower(name) for field, name in zip(fields, HEADER))
 
 
 # --------------------------------------------------------------------------
@@ -171,9 +168,7 @@ def read_raw(paths: Sequence[str], fmt: str) -> list[RawRecord]:
         file_records = parse(path, _decode(path))
         first = next(file_records, None)
         if first is None or not _is_header(first.fields):
-            raise ValueError(
-                f"{path}: first record is not the header {', '.join(HEADER)}"
-            )
+            raise ValueError(f"{path}: first record is not the header {', '.join(HEADER)}")
         records.extend(file_records)
     return records
 
@@ -447,8 +442,7 @@ def by_state(sightings: Sequence[Row]) -> list[Row]:
 def by_shape(sightings: Sequence[Row]) -> list[Row]:
     counts = _count_by(sightings, "shape")
     return [
-        {"shape": shape, "sightings": counts[shape]}
-        for shape in sorted(counts, key=_nulls_last)
+        {"shape": shape, "sightings": counts[shape]} for shape in sorted(counts, key=_nulls_last)
     ]
 
 

@@ -127,7 +127,8 @@ def test_plan_counts_proportions() -> None:
 
 def test_field_dirt_present(dirty_file: Path) -> None:
     records = [
-        f for f in (line.split("\t") for line in _lines(dirty_file) if line)
+        f
+        for f in (line.split("\t") for line in _lines(dirty_file) if line)
         if len(f) == 7 and not _is_header(f)
     ]
     dates = [f[0] for f in records]

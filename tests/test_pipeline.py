@@ -25,7 +25,15 @@ from backends import SUCCESS, Backend, DatasetLocation, RawInputError
 from etl.generate import generate
 
 RUN_DATE = dt.date(2024, 5, 17)
-DATASETS = ("sightings", "rejects", "by_state", "top10_states", "by_shape", "top10_shapes", "by_month")
+DATASETS = (
+    "sightings",
+    "rejects",
+    "by_state",
+    "top10_states",
+    "by_shape",
+    "top10_shapes",
+    "by_month",
+)
 CONTRACT_TYPES = {
     "sightings": {
         "sighted_at": pa.timestamp("us"),
@@ -79,9 +87,7 @@ def run_pipeline(
     config.set("etl", "raw_path", raw_path)
     config.set("etl", "raw_format", raw_format)
     monkeypatch.setattr(etl.tasks, "current_backend", lambda: backend)
-    return bool(
-        luigi.build([etl.UFOPipeline(date=RUN_DATE)], local_scheduler=True, workers=1)
-    )
+    return bool(luigi.build([etl.UFOPipeline(date=RUN_DATE)], local_scheduler=True, workers=1))
 
 
 def read_dataset(data_root: str, name: str) -> pa.Table:
@@ -94,7 +100,9 @@ def _sort_key(row: dict[str, Any]) -> list[tuple[bool, str]]:
     return [(value is None, repr(value)) for value in row.values()]
 
 
-def assert_datasets_match_reference(data_root: str, expected: dict[str, list[dict[str, Any]]]) -> None:
+def assert_datasets_match_reference(
+    data_root: str, expected: dict[str, list[dict[str, Any]]]
+) -> None:
     for name in DATASETS:
         table = read_dataset(data_root, name)
         types = {field.name: field.type for field in table.schema}
@@ -149,7 +157,7 @@ def test_generated_dirt_matches_the_reference(
     # Line-ending variety the generator does not make: CRLF and CR, and a BOM.
     text = (raw_dir / "b.tsv").read_bytes()
     (raw_dir / "b.tsv").write_bytes(b"\xef\xbb\xbf" + text.replace(b"\n", b"\r\n", 500))
-    (raw_dir / "c.tsv").write_bytes(text[: 20_000].replace(b"\n", b"\r"))
+    (raw_dir / "c.tsv").write_bytes(text[:20_000].replace(b"\n", b"\r"))
     assert run_pipeline(backend, monkeypatch, str(raw_dir))
     paths = sorted(str(p) for p in raw_dir.glob("*.tsv"))
     expected = reference.run(paths, "tsv")
@@ -167,9 +175,7 @@ def test_rerun_of_a_complete_pipeline_does_nothing(
     assert len(markers) == len(DATASETS)
     before = {m: m.stat().st_mtime_ns for m in markers}
     runs: list[str] = []
-    monkeypatch.setattr(
-        etl.tasks.ReadUFOs, "run", lambda self: runs.append("ReadUFOs")
-    )
+    monkeypatch.setattr(etl.tasks.ReadUFOs, "run", lambda self: runs.append("ReadUFOs"))
     assert run_pipeline(backend, monkeypatch, str(raw))
     assert runs == []
     assert {m: m.stat().st_mtime_ns for m in markers} == before
@@ -186,9 +192,7 @@ def test_failed_run_leaves_nothing_complete(
 
 def test_invalid_utf8_names_file_and_line(backend: Backend, tmp_path: Path) -> None:
     raw = tmp_path / "latin1.tsv"
-    raw.write_bytes(
-        "\t".join(reference.HEADER).encode() + b"\n1/1/14\tM\xfcnchen\t\t\t\t\t\n"
-    )
+    raw.write_bytes("\t".join(reference.HEADER).encode() + b"\n1/1/14\tM\xfcnchen\t\t\t\t\t\n")
     with pytest.raises(RawInputError, match=r"latin1\.tsv: line 2: invalid UTF-8"):
         backend.read_raw(str(raw), "tsv")
 
@@ -253,8 +257,12 @@ def test_cli_exit_codes(tmp_path: Path, shared_data: Path) -> None:
     assert len(list((tmp_path / "ok").glob(f"ufo/etl/*/date=*/{SUCCESS}"))) == len(DATASETS)
 
     missing = _cli(
-        "UFOPipeline", "--local-scheduler", "--etl-raw-path", str(tmp_path / "nothing-*.tsv"),
-        "--etl-data-root", str(tmp_path / "missing"),
+        "UFOPipeline",
+        "--local-scheduler",
+        "--etl-raw-path",
+        str(tmp_path / "nothing-*.tsv"),
+        "--etl-data-root",
+        str(tmp_path / "missing"),
     )
     assert missing.returncode != 0
     assert "matches no tsv file" in missing.stderr

@@ -56,10 +56,7 @@ def test_trim_removes_ascii_whitespace_only() -> None:
     assert trim(" \t\r\n\x0b\x0cabc \t\r\n\x0b\x0c") == "abc"
     assert trim("a b") == "a b"
     for unicode_space in ("\u00a0", "\u2028", "\x85", "\u3000", "\x1c"):
-        assert (
-            trim(f"{unicode_space}x{unicode_space}")
-            == f"{unicode_space}x{unicode_space}"
-        )
+        assert trim(f"{unicode_space}x{unicode_space}") == f"{unicode_space}x{unicode_space}"
 
 
 def test_case_changes_touch_ascii_letters_only() -> None:
@@ -449,14 +446,10 @@ def test_csv_vertical_tab_is_not_a_line_break(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["tsv", "csv"])
-def test_header_is_checked_trimmed_case_insensitive_bom_ignored(
-    tmp_path: Path, fmt: str
-) -> None:
+def test_header_is_checked_trimmed_case_insensitive_bom_ignored(tmp_path: Path, fmt: str) -> None:
     sep = "\t" if fmt == "tsv" else ","
     header = sep.join(f" {ascii_upper(name)}  " for name in HEADER)
-    path = write(
-        tmp_path, f"a.{fmt}", "\ufeff" + header + "\n" + sep.join(ROW_A) + "\n"
-    )
+    path = write(tmp_path, f"a.{fmt}", "\ufeff" + header + "\n" + sep.join(ROW_A) + "\n")
     assert [r.fields for r in read_raw([path], fmt)] == [ROW_A]
 
 
@@ -474,9 +467,7 @@ def test_header_is_checked_trimmed_case_insensitive_bom_ignored(
     ],
 )
 def test_bad_header_names_the_file(tmp_path: Path, fmt: str, text: str) -> None:
-    good = write(
-        tmp_path, f"good.{fmt}", (HEADER_TSV if fmt == "tsv" else HEADER_CSV) + "\n"
-    )
+    good = write(tmp_path, f"good.{fmt}", (HEADER_TSV if fmt == "tsv" else HEADER_CSV) + "\n")
     bad = write(tmp_path, f"bad.{fmt}", text)
     with pytest.raises(ValueError, match="bad"):
         read_raw([good, bad], fmt)
@@ -491,9 +482,7 @@ def test_header_of_the_other_format_is_rejected(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["tsv", "csv"])
 def test_invalid_utf8_names_file_and_line(tmp_path: Path, fmt: str) -> None:
     sep = "\t" if fmt == "tsv" else ","
-    data = (
-        sep.join(HEADER) + "\r\n" + sep.join(ROW_A) + "\r" + sep.join(ROW_B)
-    ).encode()
+    data = (sep.join(HEADER) + "\r\n" + sep.join(ROW_A) + "\r" + sep.join(ROW_B)).encode()
     path = write(tmp_path, f"broken.{fmt}", data + b"\n\xff\xfe\n")
     with pytest.raises(ValueError, match=r"broken\.(tsv|csv).*line 4"):
         read_raw([path], fmt)
@@ -679,9 +668,7 @@ def test_top_n_ties_nulls_and_ranks() -> None:
         {"rank": 4, "state": "b", "sightings": 5},
     ]
     assert len(top_n(rows, "state")) == 5
-    many: list[ref.Row] = [
-        {"shape": f"s{i:02d}", "sightings": i % 4} for i in range(12)
-    ]
+    many: list[ref.Row] = [{"shape": f"s{i:02d}", "sightings": i % 4} for i in range(12)]
     top = top10_shapes(many)
     assert [r["rank"] for r in top] == list(range(1, 11))
     assert [r["shape"] for r in top[:4]] == ["s03", "s07", "s11", "s02"]
@@ -775,9 +762,7 @@ def test_nuforc_2019_values(nuforc_run: dict[str, list[ref.Row]]) -> None:
     }  # fmt: skip
     # the century fix puts the sighting year on or before the posted year
     assert all(
-        s["sighted_at"].year <= s["posted"].year
-        for s in sightings
-        if s["sighted_at"] is not None
+        s["sighted_at"].year <= s["posted"].year for s in sightings if s["sighted_at"] is not None
     )
     assert sum(1 for s in sightings if s["sighted_at"] is None) < 400
 
@@ -789,10 +774,7 @@ def test_itam_files() -> None:
     assert len(dic["sightings"]) == 495
     both = run([str(folder / name) for name in sorted(ITAM_FILES)], "tsv")
     assert len(both["sightings"]) == 495 + 529
-    assert all(
-        s["sighted_at"] is not None and s["posted"] is not None
-        for s in both["sightings"]
-    )
+    assert all(s["sighted_at"] is not None and s["posted"] is not None for s in both["sightings"])
     assert [(r["state"], r["sightings"]) for r in both["top10_states"][:3]] == [
         ("CA", 122),
         ("FL", 86),

@@ -89,7 +89,9 @@ def iso_date_text(
     )
 
 
-def clock_text(hour: ir.IntegerValue, minute: ir.IntegerValue, second: ir.IntegerValue) -> ir.StringValue:
+def clock_text(
+    hour: ir.IntegerValue, minute: ir.IntegerValue, second: ir.IntegerValue
+) -> ir.StringValue:
     """``HH:MM:SS``."""
     return (
         hour.cast("string").lpad(2, "0")

@@ -178,9 +178,7 @@ def rejects(classified: ir.Table) -> ir.Table:
     """
     rejected = classified.filter(classified.reason.notnull())
     return rejected.select(*REJECT_COLUMNS).mutate(
-        raw_line=ibis.ifelse(
-            rejected.reason == MALFORMED, rejected.raw_line, ibis.null("string")
-        )
+        raw_line=ibis.ifelse(rejected.reason == MALFORMED, rejected.raw_line, ibis.null("string"))
     )
 
 

@@ -1,0 +1,63 @@
+"""The pipeline on a real Spark standalone cluster, checked against DuckDB.
+
+Run alone with ``pytest -m cluster``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import SparkCluster
+from test_pipeline import DATASETS, RUN_DATE, _cli, _sort_key, read_dataset
+
+pytestmark = pytest.mark.cluster
+
+
+def test_pipeline_on_a_standalone_cluster_equals_duckdb(
+    spark_cluster: SparkCluster, tmp_path: Path, shared_data: Path
+) -> None:
+    raw = str(shared_data / "itam_raw_*.tsv")
+    app_name = f"ufo-etl-test-{tmp_path.name}"
+    common = [
+        "UFOPipeline",
+        "--local-scheduler",
+        "--date",
+        RUN_DATE.isoformat(),
+        "--etl-raw-path",
+        raw,
+    ]
+    conf = {
+        "spark.ui.enabled": "false",
+        "spark.executor.memory": "1g",
+        "spark.cores.max": "2",
+        "spark.driver.host": "127.0.0.1",
+    }
+    on_cluster = _cli(
+        *common,
+        "--etl-data-root",
+        str(tmp_path / "spark"),
+        "--etl-backend",
+        "spark",
+        "--spark-master",
+        spark_cluster.url,
+        "--spark-conf",
+        json.dumps(conf),
+        "--spark-app-name",
+        app_name,
+    )
+    assert on_cluster.returncode == 0, on_cluster.stderr[-3000:]
+    # The master ran the job: the application is registered as completed.
+    assert any(app["name"] == app_name for app in spark_cluster.state()["completedapps"])
+    on_duckdb = _cli(*common, "--etl-data-root", str(tmp_path / "duckdb"))
+    assert on_duckdb.returncode == 0, on_duckdb.stderr[-3000:]
+    for name in DATASETS:
+        spark_table = read_dataset(str(tmp_path / "spark"), name)
+        duckdb_table = read_dataset(str(tmp_path / "duckdb"), name)
+        assert [(f.name, f.type) for f in spark_table.schema] == [
+            (f.name, f.type) for f in duckdb_table.schema
+        ], name
+        assert sorted(spark_table.to_pylist(), key=_sort_key) == sorted(
+            duckdb_table.to_pylist(), key=_sort_key
+        ), name
