@@ -53,7 +53,7 @@ def classify(raw_records: ir.Table) -> ir.Table:
     ...     dict(source_file="a.tsv", field_count=7, raw_line=None, **fields),
     ... ])
     >>> sorted(classify(raw).reason.to_pyarrow().to_pylist(), key=str)
-    ['duplicate', None]
+    [None, 'duplicate']
     """
     fields = [raw_records[name] for name in RAW_FIELDS]
     well_formed = raw_records.field_count == 7
