@@ -32,8 +32,28 @@ def backend_options(name: str) -> dict[str, Any]:
     }
 
 
+def _show_pipeline_logs() -> None:
+    """Show ufo-etl's INFO logs (counts, commits) beside Luigi's own.
+
+    Luigi's default logging set-up only handles its ``luigi-interface`` logger;
+    when nothing else configured logging, ufo-etl's loggers get the same kind of
+    handler. A logging configuration of the user's (``[core] logging_conf_file``)
+    is left alone.
+    """
+    if logging.getLogger().handlers:
+        return
+    for name in ("etl", "backends"):
+        package_log = logging.getLogger(name)
+        if not package_log.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(levelname)s: %(name)s: %(message)s"))
+            package_log.addHandler(handler)
+            package_log.setLevel(logging.INFO)
+
+
 def current_backend() -> Backend:
     """The backend ``[etl] backend`` names, started on first use."""
+    _show_pipeline_logs()
     name = etl().backend
     options = backend_options(name)
     key = (name, repr(sorted(options.items())))
