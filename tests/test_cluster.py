@@ -6,11 +6,14 @@ Run alone with ``pytest -m cluster``.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from conftest import SparkCluster
 from test_pipeline import DATASETS, RUN_DATE, _cli, _sort_key, read_dataset
+
+from etl.generate import generate
 
 pytestmark = pytest.mark.cluster
 
@@ -18,7 +21,13 @@ pytestmark = pytest.mark.cluster
 def test_pipeline_on_a_standalone_cluster_equals_duckdb(
     spark_cluster: SparkCluster, tmp_path: Path, shared_data: Path
 ) -> None:
-    raw = str(shared_data / "itam_raw_*.tsv")
+    # The course files and a generated file with every kind of dirt, in one run.
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    for course_file in shared_data.glob("itam_raw_*.tsv"):
+        shutil.copy(course_file, raw_dir / course_file.name)
+    generate(20_000, raw_dir / "generated.tsv", seed=7)
+    raw = str(raw_dir)
     app_name = f"ufo-etl-test-{tmp_path.name}"
     common = [
         "UFOPipeline",

@@ -21,7 +21,7 @@ from conftest import ROOT
 
 import etl
 import etl.tasks
-from backends import SUCCESS, Backend, DatasetLocation, RawInputError
+from backends import SUCCESS, Backend, BackendUnavailableError, DatasetLocation, RawInputError
 from etl.generate import generate
 
 RUN_DATE = dt.date(2024, 5, 17)
@@ -272,3 +272,19 @@ def test_cli_exit_codes(tmp_path: Path, shared_data: Path) -> None:
 
     bad_backend = _cli("UFOPipeline", "--local-scheduler", "--etl-backend", "oracle")
     assert bad_backend.returncode != 0
+
+
+def test_spark_refuses_a_missing_or_unsupported_java(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backends._spark import check_java
+
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-java-here"))
+    with pytest.raises(BackendUnavailableError, match="JAVA_HOME=.*no-java-here"):
+        check_java()
+    java_25 = Path("/usr/lib/jvm/temurin-25-jdk-amd64")
+    if not (java_25 / "bin" / "java").exists():
+        pytest.skip(f"no Java 25 at {java_25} to check the unsupported-version error")
+    monkeypatch.setenv("JAVA_HOME", str(java_25))
+    with pytest.raises(BackendUnavailableError, match=r"Java 25; point JAVA_HOME at a Java 17"):
+        check_java()
