@@ -92,7 +92,7 @@ class Backend(abc.ABC):
             facts = []
             for path in paths:
                 with open(path, "rb") as stream:
-                    facts.append(_rawfiles.inspect_lines(path, stream, "tsv"))
+                    facts.append(_rawfiles.inspect_tsv(path, stream))
             records = self._read_tsv(facts)
         return RawInput(records=records, files=tuple(facts))
 

@@ -132,6 +132,17 @@ def _line_of(block: bytes, offset: int, lines_before: int) -> int:
     )
 
 
+def _decode(path: str, block: bytes, lines_before: int) -> str:
+    """``block`` as text; invalid UTF-8 raises, naming the file and the line."""
+    try:
+        return block.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = _line_of(block, e.start, lines_before)
+        raise RawInputError(
+            f"{path}: line {line}: invalid UTF-8 (byte 0x{block[e.start]:02x})"
+        ) from e
+
+
 def _blocks(stream: BinaryIO) -> Iterator[bytes]:
     """Blocks of whole lines (terminated by LF, CRLF or CR), the last one unterminated."""
     carry = b""
@@ -147,23 +158,16 @@ def _blocks(stream: BinaryIO) -> Iterator[bytes]:
         yield carry
 
 
-def inspect_lines(path: str, stream: BinaryIO, raw_format: RawFormat) -> RawFile:
-    """Check a raw file's encoding and header, and count its line records.
+def inspect_tsv(path: str, stream: BinaryIO) -> RawFile:
+    """Check a TSV file's encoding and header, and count its records.
 
-    For ``tsv`` every non-empty line is a record. For ``csv`` only the encoding
-    and the physical lines are checked here (see :func:`count_csv_records`).
+    Every non-empty line (ended by LF, CRLF or CR) is a record.
     """
     lines_before = 0
     records = empty = copies = 0
     header_key: bytes | None = None
     for block in _blocks(stream):
-        try:
-            block.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = _line_of(block, e.start, lines_before)
-            raise RawInputError(
-                f"{path}: line {line}: invalid UTF-8 (byte 0x{block[e.start]:02x})"
-            ) from e
+        _decode(path, block, lines_before)
         lines = block.splitlines()
         lines_before += len(lines)
         n_empty = lines.count(b"")
@@ -177,11 +181,10 @@ def inspect_lines(path: str, stream: BinaryIO, raw_format: RawFormat) -> RawFile
                 header_key = first.removeprefix(_BOM.encode())
                 if header_key == first:
                     copies -= 1  # the header itself is counted below
-        if header_key is not None and raw_format == "tsv":
+        if header_key is not None:
             copies += lines.count(header_key)
     header_line = header_key.decode("utf-8") if header_key is not None else None
-    if raw_format == "tsv":
-        _check_header(path, None if header_line is None else header_line.split("\t"))
+    _check_header(path, None if header_line is None else header_line.split("\t"))
     return RawFile(
         path=path,
         records=max(records - 1, 0),
@@ -244,9 +247,7 @@ def read_csv_records(path: str, stream: BinaryIO) -> tuple[pa.Table, RawFile]:
     RawInputError
         On invalid UTF-8, a bad header, or quoting the RFC does not allow.
     """
-    data = stream.read()
-    facts = inspect_lines(path, io.BytesIO(data), "csv")
-    text = data.decode("utf-8")
+    text = _decode(path, stream.read(), lines_before=0)
     expected, empty = count_csv_records(text)
 
     consumed: list[str] = []
@@ -257,36 +258,29 @@ def read_csv_records(path: str, stream: BinaryIO) -> tuple[pa.Table, RawFile]:
             yield line
 
     reader = csv.reader(lines(), strict=True)
-    columns: dict[str, list[object]] = {name: [] for name in RAW_RECORDS_SCHEMA.names}
+    rows: list[dict[str, object]] = []
     header: list[str] | None = None
+    header_line = ""
     try:
         for fields in reader:
-            raw = "".join(consumed)
+            raw = _strip_terminator("".join(consumed))
             consumed.clear()
             if not fields:
                 continue
             if header is None:
-                header = fields
+                header, header_line = fields, raw.removeprefix(_BOM)
                 continue
-            columns["source_file"].append(path)
-            columns["field_count"].append(len(fields))
-            padded = [*fields[: len(RAW_FIELDS)], *[None] * (len(RAW_FIELDS) - len(fields))]
-            for name, value in zip(RAW_FIELDS, padded):
-                columns[name].append(value)
-            columns["raw_line"].append(
-                None if len(fields) == len(RAW_FIELDS) else _strip_terminator(raw)
-            )
+            rows.append(raw_record(path, fields, raw))
     except csv.Error as e:
         raise RawInputError(f"{path}: line {reader.line_num}: bad CSV quoting: {e}") from e
     _check_header(path, header)
-    table = pa.table(columns, schema=RAW_RECORDS_SCHEMA)
     facts = RawFile(
         path=path,
         records=max(expected - 1, 0),
         empty_lines=empty,
-        header_line=facts.header_line,
+        header_line=header_line,
     )
-    return table, facts
+    return pa.Table.from_pylist(rows, schema=RAW_RECORDS_SCHEMA), facts
 
 
 def _strip_terminator(line: str) -> str:
@@ -296,13 +290,18 @@ def _strip_terminator(line: str) -> str:
     return line
 
 
-def split_tsv_line(path: str, line: str) -> dict[str, object]:
-    """One raw-records row from a TSV line that does not have 7 fields."""
-    fields = line.split("\t")
+def raw_record(path: str, fields: Sequence[str], text: str) -> dict[str, object]:
+    """One raw-records row: the first 7 fields (missing ones null), and the
+    record's text when it does not have exactly 7 fields (a ``malformed`` one)."""
     padded = [*fields[: len(RAW_FIELDS)], *[None] * (len(RAW_FIELDS) - len(fields))]
     return {
         "source_file": path,
         "field_count": len(fields),
         **dict(zip(RAW_FIELDS, padded)),
-        "raw_line": line,
+        "raw_line": None if len(fields) == len(RAW_FIELDS) else text,
     }
+
+
+def split_tsv_line(path: str, line: str) -> dict[str, object]:
+    """One raw-records row from a TSV line."""
+    return raw_record(path, line.split("\t"), line)
