@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from backends._base import Backend, RawInput, WriteResult
 from backends._rawfiles import RawFile, expand_raw_path
+from backends._s3 import S3Settings
 from backends._storage import SUCCESS, DatasetLocation
 from backends.errors import (
     BackendUnavailableError,
@@ -40,7 +41,8 @@ def connect(name: str, **options: Any) -> Backend:
         The engine.
     options
         Engine settings: for ``duckdb`` ``threads``, ``memory_limit``,
-        ``temp_directory``; for ``spark`` ``master``, ``app_name``, ``conf``.
+        ``temp_directory``; for ``spark`` ``master``, ``app_name``, ``conf``;
+        for both ``s3`` (:class:`S3Settings`).
 
     Raises
     ------
@@ -72,6 +74,7 @@ __all__ = [
     "RawInput",
     "RawInputError",
     "ReconciliationError",
+    "S3Settings",
     "UfoEtlError",
     "WriteResult",
     "connect",

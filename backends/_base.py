@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from backends import _rawfiles, _storage
 from backends._rawfiles import RawFile
+from backends._s3 import S3Settings
 from backends._storage import DatasetLocation
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class Backend(abc.ABC):
 
     name: ClassVar[str]
     con: ibis.BaseBackend
+    s3: S3Settings | None = None
+    """Where ``s3://`` paths live; None: the ``AWS_*`` environment."""
 
     def read_raw(self, raw_path: str, raw_format: str) -> RawInput:
         """Read every raw file ``raw_path`` expands to as raw records.
@@ -78,12 +81,12 @@ class Backend(abc.ABC):
             When no file matches, or a file breaks the input contract.
         """
         fmt = _rawfiles.check_format(raw_format)
-        paths = _rawfiles.expand_raw_path(raw_path, fmt)
+        paths = _rawfiles.expand_raw_path(raw_path, fmt, self.s3)
         log.info("reading %d %s file(s) from %s", len(paths), fmt, raw_path)
         if fmt == "csv":
             tables, facts = [], []
             for path in paths:
-                with open(path, "rb") as stream:
+                with _rawfiles.open_raw(path, self.s3) as stream:
                     table, fact = _rawfiles.read_csv_records(path, stream)
                 tables.append(table)
                 facts.append(fact)
@@ -91,7 +94,7 @@ class Backend(abc.ABC):
         else:
             facts = []
             for path in paths:
-                with open(path, "rb") as stream:
+                with _rawfiles.open_raw(path, self.s3) as stream:
                     facts.append(_rawfiles.inspect_tsv(path, stream))
             records = self._read_tsv(facts)
         return RawInput(records=records, files=tuple(facts))
@@ -116,10 +119,10 @@ class Backend(abc.ABC):
         try:
             self._write_parquet(table, staging)
             _crash_point_for_tests(location.dataset)
-            result = _describe(staging, location.uri)
+            result = _describe(staging, location)
             _storage.commit(staging, location, {"backend": self.name, "rows": result.rows})
         finally:
-            _storage.remove_tree(staging)
+            _storage.remove_tree(staging, location.s3)
         return result
 
     def materialize(self, table: ir.Table) -> ir.Table:
@@ -162,8 +165,8 @@ def _crash_point_for_tests(dataset: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _describe(staging_uri: str, final_uri: str) -> WriteResult:
-    fs, path = pafs.FileSystem.from_uri(staging_uri)
+def _describe(staging_uri: str, location: DatasetLocation) -> WriteResult:
+    fs, path = _storage.filesystem(staging_uri, location.s3)
     infos = [
         i
         for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
@@ -171,5 +174,5 @@ def _describe(staging_uri: str, final_uri: str) -> WriteResult:
     ]
     rows = sum(pq.read_metadata(i.path, filesystem=fs).num_rows for i in infos)
     return WriteResult(
-        uri=final_uri, rows=rows, files=len(infos), bytes=sum(i.size or 0 for i in infos)
+        uri=location.uri, rows=rows, files=len(infos), bytes=sum(i.size or 0 for i in infos)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -12,10 +13,14 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.dataset as pads
+import pyarrow.fs as pafs
 from ibis.backends.sql.datatypes import DuckDBType
 
 from backends._base import Backend
-from backends._rawfiles import RAW_RECORDS_SCHEMA, RawFile, split_tsv_line
+from backends._rawfiles import RAW_RECORDS_SCHEMA, RawFile, open_raw, split_tsv_line
+from backends._s3 import S3Settings, is_s3, s3_key
+from backends._storage import filesystem
 from transforms.schema import RAW_FIELDS
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,10 @@ class DuckDBBackend(Backend):
         E.g. ``"2GB"``; DuckDB spills to ``temp_directory`` beyond it.
     temp_directory
         Where DuckDB spills; None for DuckDB's default.
+    s3
+        Where ``s3://`` paths live. S3 goes through pyarrow's S3 filesystem:
+        raw files are streamed, datasets are scanned as pyarrow datasets and
+        written locally, then uploaded into the staging prefix.
     """
 
     name = "duckdb"
@@ -43,7 +52,9 @@ class DuckDBBackend(Backend):
         threads: int | None = None,
         memory_limit: str | None = None,
         temp_directory: str | None = None,
+        s3: S3Settings | None = None,
     ) -> None:
+        self.s3 = s3
         config: dict[str, Any] = {}
         if threads:
             config["threads"] = threads
@@ -61,7 +72,7 @@ class DuckDBBackend(Backend):
 
     def _read_tsv(self, files: Sequence[RawFile]) -> ir.Table:
         reader = pa.RecordBatchReader.from_batches(
-            RAW_RECORDS_SCHEMA, _tsv_batches(files, use_threads=self.threads != 1)
+            RAW_RECORDS_SCHEMA, _tsv_batches(files, self.s3, use_threads=self.threads != 1)
         )
         return self._load(reader)
 
@@ -80,9 +91,30 @@ class DuckDBBackend(Backend):
         return self.con.table(name)
 
     def _read_parquet(self, uris: Sequence[str]) -> ir.Table:
-        return self.con.read_parquet(list(uris))
+        if not any(is_s3(u) for u in uris):
+            return self.con.read_parquet(list(uris))
+        fs, _ = filesystem(uris[0], self.s3)
+        dataset = pads.dataset([s3_key(u) for u in uris], filesystem=fs, format="parquet")
+        name = f"dataset_{uuid.uuid4().hex[:8]}"
+        self._duckdb.register(name, dataset)
+        return self.con.table(name)
 
     def _write_parquet(self, table: ir.Table, staging_uri: str) -> None:
+        if not is_s3(staging_uri):
+            self._write_local_parquet(table, staging_uri)
+            return
+        fs, staging = filesystem(staging_uri, self.s3)
+        with tempfile.TemporaryDirectory(prefix="ufo-etl-") as local:
+            self._write_local_parquet(table, local)
+            for name in sorted(os.listdir(local)):
+                pafs.copy_files(
+                    os.path.join(local, name),
+                    f"{staging}/{name}",
+                    source_filesystem=pafs.LocalFileSystem(),
+                    destination_filesystem=fs,
+                )
+
+    def _write_local_parquet(self, table: ir.Table, staging_uri: str) -> None:
         os.makedirs(staging_uri, exist_ok=True)
         # DuckDB's own result types can be wider than the ones Ibis declares
         # (year() is BIGINT, Ibis says int32): cast to the declared schema.
@@ -101,7 +133,9 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _tsv_batches(files: Sequence[RawFile], use_threads: bool) -> Iterator[pa.RecordBatch]:
+def _tsv_batches(
+    files: Sequence[RawFile], s3: S3Settings | None, use_threads: bool
+) -> Iterator[pa.RecordBatch]:
     """Raw-records batches of TSV files: lines split on TAB, quotes literal.
 
     pyarrow's reader splits lines on LF, CRLF and CR and skips empty lines;
@@ -117,8 +151,9 @@ def _tsv_batches(files: Sequence[RawFile], use_threads: bool) -> Iterator[pa.Rec
             sink.append(split_tsv_line(path, row.text))
             return "skip"
 
+        stream = open_raw(file.path, s3)
         reader = pacsv.open_csv(
-            file.path,
+            stream,
             read_options=pacsv.ReadOptions(
                 column_names=list(RAW_FIELDS), block_size=_BLOCK_BYTES, use_threads=use_threads
             ),
@@ -143,6 +178,7 @@ def _tsv_batches(files: Sequence[RawFile], use_threads: bool) -> Iterator[pa.Rec
                 header_pending = False
             if batch.num_rows:
                 yield _with_source(batch, file.path)
+        stream.close()
         if malformed:
             yield pa.RecordBatch.from_pylist(malformed, schema=RAW_RECORDS_SCHEMA)
 

@@ -8,6 +8,7 @@ invented by a reader.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import glob
 import io
 import logging
@@ -18,7 +19,10 @@ from dataclasses import dataclass
 from typing import BinaryIO, Final, Literal
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 
+from backends._s3 import S3Settings, is_s3
+from backends._storage import filesystem
 from backends.errors import ConfigurationError, RawInputError
 from transforms.schema import HEADER, RAW_FIELDS
 
@@ -74,19 +78,22 @@ def check_format(raw_format: str) -> RawFormat:
     return raw_format  # type: ignore[return-value]
 
 
-def expand_raw_path(raw_path: str, raw_format: str) -> list[str]:
+def expand_raw_path(raw_path: str, raw_format: str, s3: S3Settings | None = None) -> list[str]:
     """Expand a file, a directory or a glob into the sorted list of raw files.
 
-    A directory means its ``*.tsv`` (or ``*.csv``) files, by ``raw_format``.
+    A directory (or an ``s3://`` prefix) means its ``*.tsv`` (or ``*.csv``)
+    files, by ``raw_format``.
 
     Raises
     ------
     RawInputError
-        When nothing matches.
+        When nothing matches, or S3 cannot be listed.
     """
     fmt = check_format(raw_format)
     if not raw_path:
         raise ConfigurationError("raw_path is empty")
+    if is_s3(raw_path):
+        return _expand_s3(raw_path, fmt, s3)
     path = os.path.abspath(os.path.expanduser(raw_path))
     if os.path.isdir(path):
         matches = glob.glob(os.path.join(glob.escape(path), f"*.{fmt}"))
@@ -98,6 +105,38 @@ def expand_raw_path(raw_path: str, raw_format: str) -> list[str]:
     if not files:
         raise RawInputError(f"raw_path {raw_path!r} matches no {fmt} file")
     return files
+
+
+def _expand_s3(raw_path: str, fmt: str, s3: S3Settings | None) -> list[str]:
+    fs, key = filesystem(raw_path, s3)
+    key = key.rstrip("/")
+    try:
+        if glob.has_magic(key):
+            static = key[: min(key.index(c) for c in "*?[" if c in key)]
+            parent = static.rsplit("/", 1)[0]
+            infos = fs.get_file_info(pafs.FileSelector(parent, recursive=True))
+            matches = [i.path for i in infos if i.is_file and fnmatch.fnmatchcase(i.path, key)]
+        else:
+            info = fs.get_file_info(key)
+            if info.type == pafs.FileType.Directory:
+                infos = fs.get_file_info(pafs.FileSelector(key))
+                matches = [i.path for i in infos if i.is_file and i.base_name.endswith(f".{fmt}")]
+            else:
+                matches = [key] if info.is_file else []
+    except OSError as e:
+        raise RawInputError(f"cannot list raw_path {raw_path!r}: {e}") from e
+    if not matches:
+        raise RawInputError(f"raw_path {raw_path!r} matches no {fmt} file")
+    return sorted(f"s3://{m}" for m in matches)
+
+
+def open_raw(path: str, s3: S3Settings | None = None) -> BinaryIO:
+    """A binary stream over a raw file, local or on S3."""
+    fs, key = filesystem(path, s3)
+    try:
+        return fs.open_input_stream(key)  # type: ignore[no-any-return]
+    except OSError as e:
+        raise RawInputError(f"cannot open {path}: {e}") from e
 
 
 def _is_header(fields: Sequence[str]) -> bool:

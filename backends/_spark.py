@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from backends._base import Backend
 from backends._rawfiles import RAW_RECORDS_SCHEMA, RawFile
+from backends._s3 import S3Settings
 from backends.errors import BackendUnavailableError, ConfigurationError
 from transforms.schema import RAW_FIELDS
 
@@ -108,6 +109,10 @@ class SparkBackend(Backend):
         Extra settings; they override the defaults file.
     defaults_file
         The engine settings (``spark-defaults.conf``).
+    s3
+        Where ``s3://`` paths live, for the driver's own inspection of raw files
+        and commits; Spark itself reads and writes them as ``s3a://`` with the
+        ``spark.hadoop.fs.s3a.*`` settings of ``conf``.
     """
 
     name = "spark"
@@ -118,7 +123,9 @@ class SparkBackend(Backend):
         app_name: str = "ufo-etl",
         conf: Mapping[str, Any] | None = None,
         defaults_file: Path = DEFAULTS_FILE,
+        s3: S3Settings | None = None,
     ) -> None:
+        self.s3 = s3
         check_java()
         settings = {**read_defaults(defaults_file), **{k: str(v) for k, v in (conf or {}).items()}}
         # Executors on this machine must run this interpreter (same pyspark, same ibis).

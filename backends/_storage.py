@@ -17,11 +17,14 @@ import logging
 import os
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
+import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
+from backends._s3 import S3Settings, is_s3, s3_key
 from backends.errors import ConfigurationError, DatasetError
 
 log = logging.getLogger(__name__)
@@ -32,9 +35,15 @@ _DATASET_NAME = re.compile(r"^_?[a-z][a-z0-9_]*$")
 _ENGINE_LITTER = re.compile(r"(^_SUCCESS$|^\..*\.crc$|^_committed_|^_started_)")
 
 
-def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
-    fs, path = pafs.FileSystem.from_uri(uri if "://" in uri else os.path.abspath(uri))
-    return fs, path
+def filesystem(uri: str, s3: S3Settings | None = None) -> tuple[pafs.FileSystem, str]:
+    """The filesystem holding ``uri`` (a local path or an ``s3://`` URL) and the
+    path within it."""
+    if is_s3(uri):
+        return (s3 or S3Settings()).resolved().filesystem(), s3_key(uri)
+    if "://" in uri:
+        fs, path = pafs.FileSystem.from_uri(uri)
+        return fs, str(path)
+    return pafs.LocalFileSystem(), os.path.abspath(uri)
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class DatasetLocation:
     data_root: str
     dataset: str
     date: dt.date
+    s3: S3Settings | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not _DATASET_NAME.match(self.dataset):
@@ -80,7 +90,7 @@ class DatasetLocation:
 
     def exists(self) -> bool:
         """True when the dataset is complete (``_SUCCESS`` exists)."""
-        fs, path = _filesystem(self.success_uri)
+        fs, path = filesystem(self.success_uri, self.s3)
         return bool(fs.get_file_info(path).type == pafs.FileType.File)
 
     def data_files(self) -> list[str]:
@@ -96,16 +106,29 @@ class DatasetLocation:
                 f"dataset {self.dataset} for {self.date} is not complete: "
                 f"no {SUCCESS} in {self.uri}"
             )
-        fs, path = _filesystem(self.uri)
+        fs, path = filesystem(self.uri, self.s3)
         infos = fs.get_file_info(pafs.FileSelector(path, recursive=False))
         files = sorted(i.path for i in infos if i.is_file and i.base_name.endswith(".parquet"))
         prefix = self.uri[: len(self.uri) - len(path)] if "://" in self.uri else ""
         return [prefix + f for f in files]
 
 
-def remove_tree(uri: str) -> None:
+def read_table(location: DatasetLocation) -> pa.Table:
+    """A complete dataset, read whole with pyarrow (for small datasets).
+
+    Raises
+    ------
+    DatasetError
+        When the dataset is not complete.
+    """
+    fs, _ = filesystem(location.uri, location.s3)
+    files = [f.split("://", 1)[1] if "://" in f else f for f in location.data_files()]
+    return pq.ParquetDataset(files, filesystem=fs).read()
+
+
+def remove_tree(uri: str, s3: S3Settings | None = None) -> None:
     """Delete a directory and everything below it; nothing when it does not exist."""
-    fs, path = _filesystem(uri)
+    fs, path = filesystem(uri, s3)
     if fs.get_file_info(path).type != pafs.FileType.NotFound:
         fs.delete_dir(path)
 
@@ -122,7 +145,7 @@ def commit(staging_uri: str, location: DatasetLocation, summary: dict[str, objec
     summary
         What ``_SUCCESS`` records (as JSON), e.g. rows and backend.
     """
-    fs, staging = _filesystem(staging_uri)
+    fs, staging = filesystem(staging_uri, location.s3)
     infos = fs.get_file_info(pafs.FileSelector(staging, recursive=True))
     for info in infos:
         if info.is_file and _ENGINE_LITTER.search(info.base_name):
@@ -131,15 +154,26 @@ def commit(staging_uri: str, location: DatasetLocation, summary: dict[str, objec
     if not any(p.base_name.endswith(".parquet") for p in parts):
         raise DatasetError(f"the engine wrote no Parquet file for {location.dataset}")
 
-    _, final = _filesystem(location.uri)
-    old = f"{staging}.replaced"
-    if fs.get_file_info(final).type != pafs.FileType.NotFound:
-        # Leave the way clear: an incomplete or an older dataset goes aside.
-        fs.move(final, old)
-    fs.create_dir(os.path.dirname(final), recursive=True)
-    fs.move(staging, final)
-    with fs.open_output_stream(f"{final}/{SUCCESS}") as out:
+    _, final = filesystem(location.uri, location.s3)
+    marker = f"{final}/{SUCCESS}"
+    if is_s3(location.uri):
+        # S3 cannot rename: the old dataset stops looking complete first, then the
+        # new parts are copied in, then the new _SUCCESS makes it complete.
+        if fs.get_file_info(marker).type != pafs.FileType.NotFound:
+            fs.delete_file(marker)
+        if fs.get_file_info(final).type != pafs.FileType.NotFound:
+            fs.delete_dir(final)
+        for part in parts:
+            fs.copy_file(part.path, f"{final}/{part.base_name}")
+    else:
+        old = f"{staging}.replaced"
+        if fs.get_file_info(final).type != pafs.FileType.NotFound:
+            # Leave the way clear: an incomplete or an older dataset goes aside.
+            fs.move(final, old)
+        fs.create_dir(os.path.dirname(final), recursive=True)
+        fs.move(staging, final)
+        if fs.get_file_info(old).type != pafs.FileType.NotFound:
+            fs.delete_dir(old)
+    with fs.open_output_stream(marker) as out:
         out.write(json.dumps(summary, sort_keys=True, default=str).encode() + b"\n")
-    if fs.get_file_info(old).type != pafs.FileType.NotFound:
-        fs.delete_dir(old)
     log.info("committed %s (%s)", location.uri, summary)

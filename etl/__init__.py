@@ -9,6 +9,7 @@ from backends.errors import (
     UfoEtlError,
 )
 from etl.config import duckdb, etl, postgres, s3, spark
+from etl.load import DatabaseError, TopStatesToDatabase
 from etl.tasks import (
     DATASET_TASKS,
     AggregateUFOsByMonth,
@@ -27,12 +28,14 @@ __all__ = [
     "AggregateUFOsByState",
     "BackendUnavailableError",
     "ConfigurationError",
+    "DatabaseError",
     "DatasetError",
     "RawInputError",
     "ReadUFOs",
     "ReconciliationError",
     "Top10Shapes",
     "Top10States",
+    "TopStatesToDatabase",
     "UFOPipeline",
     "UfoEtlError",
     "duckdb",

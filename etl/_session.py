@@ -7,12 +7,23 @@ import logging
 from typing import Any
 
 import backends
-from backends import Backend
-from etl.config import duckdb, etl, spark
+from backends import Backend, S3Settings
+from etl.config import duckdb, etl, s3, spark
 
 log = logging.getLogger(__name__)
 
 _open: dict[tuple[Any, ...], Backend] = {}
+
+
+def s3_settings() -> S3Settings:
+    """``[s3]`` from ``luigi.cfg`` and the flags, empty values from ``AWS_*``."""
+    settings = s3()
+    return S3Settings(
+        endpoint_url=settings.endpoint_url,
+        region_name=settings.region_name,
+        aws_access_key_id=settings.aws_access_key_id,
+        aws_secret_access_key=settings.aws_secret_access_key,
+    ).resolved()
 
 
 def backend_options(name: str) -> dict[str, Any]:
@@ -56,10 +67,11 @@ def current_backend() -> Backend:
     _show_pipeline_logs()
     name = etl().backend
     options = backend_options(name)
-    key = (name, repr(sorted(options.items())))
+    settings_s3 = s3_settings()
+    key = (name, repr(sorted(options.items())), settings_s3)
     if key not in _open:
         log.info("starting the %s backend", name)
-        _open[key] = backends.connect(name, **options)
+        _open[key] = backends.connect(name, s3=settings_s3, **options)
     return _open[key]
 
 

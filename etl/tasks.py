@@ -21,7 +21,7 @@ import luigi
 
 import transforms
 from backends import DatasetLocation, ReconciliationError
-from etl._session import current_backend
+from etl._session import current_backend, s3_settings
 from etl.config import etl
 from etl.targets import DatasetTarget
 
@@ -38,7 +38,7 @@ class UFOTask(luigi.Task):
 
     def dataset(self, name: str) -> DatasetTarget:
         """The target of dataset ``name`` for this run date."""
-        return DatasetTarget(DatasetLocation(etl().data_root, name, self.date))
+        return DatasetTarget(DatasetLocation(etl().data_root, name, self.date, s3_settings()))
 
 
 class ReadUFOs(UFOTask):
@@ -148,16 +148,23 @@ class AggregateUFOsByMonth(_Derived):
 
 
 class UFOPipeline(luigi.WrapperTask):
-    """Every dataset of the run date."""
+    """Every dataset of the run date, and the load of ``top10_states`` into
+    PostgreSQL when ``[postgres] host`` or ``PGHOST`` is set."""
 
     date = luigi.DateParameter(default=dt.date.today(), description="Run date.")
 
     def requires(self) -> list[Any]:
-        return [
+        tasks: list[Any] = [
             Top10States(date=self.date),
             Top10Shapes(date=self.date),
             AggregateUFOsByMonth(date=self.date),
         ]
+        # Imported here: etl.load builds on this module's tasks.
+        from etl.load import TopStatesToDatabase, postgres_configured
+
+        if postgres_configured():
+            tasks.append(TopStatesToDatabase(date=self.date))
+        return tasks
 
 
 DATASET_TASKS: dict[str, type[UFOTask]] = {

@@ -18,6 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from s3_fixtures import s3_server  # noqa: E402, F401 - the session S3 server fixture
+
 import backends  # noqa: E402
 from backends import Backend  # noqa: E402
 
