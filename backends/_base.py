@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -136,6 +137,13 @@ class Backend(abc.ABC):
     def close(self) -> None:
         """Release the engine."""
         self.con.disconnect()
+
+    def watch_progress(
+        self, report: Callable[[float, str], None]
+    ) -> contextlib.AbstractContextManager[None]:
+        """While the context is open, call ``report(fraction_done, message)`` as
+        the engine makes progress; engines that cannot tell report nothing."""
+        return contextlib.nullcontext()
 
     @abc.abstractmethod
     def _read_tsv(self, files: Sequence[RawFile]) -> ir.Table:

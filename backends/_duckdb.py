@@ -92,7 +92,7 @@ class DuckDBBackend(Backend):
 
     def _read_parquet(self, uris: Sequence[str]) -> ir.Table:
         if not any(is_s3(u) for u in uris):
-            return self.con.read_parquet(list(uris))
+            return self.con.read_parquet(list(uris), hive_partitioning=False)
         fs, _ = filesystem(uris[0], self.s3)
         dataset = pads.dataset([s3_key(u) for u in uris], filesystem=fs, format="parquet")
         name = f"dataset_{uuid.uuid4().hex[:8]}"

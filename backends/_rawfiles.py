@@ -21,7 +21,7 @@ from typing import BinaryIO, Final, Literal
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from backends._s3 import S3Settings, is_s3
+from backends._s3 import S3Settings, check_no_dot_segments, is_s3
 from backends._storage import filesystem
 from backends.errors import ConfigurationError, RawInputError
 from transforms.schema import HEADER, RAW_FIELDS
@@ -93,6 +93,7 @@ def expand_raw_path(raw_path: str, raw_format: str, s3: S3Settings | None = None
     if not raw_path:
         raise ConfigurationError("raw_path is empty")
     if is_s3(raw_path):
+        check_no_dot_segments(raw_path, "raw_path")
         return _expand_s3(raw_path, fmt, s3)
     path = os.path.abspath(os.path.expanduser(raw_path))
     if os.path.isdir(path):
@@ -158,8 +159,17 @@ def _check_header(path: str, fields: Sequence[str] | None) -> None:
         shown = "\\t".join(fields) if len(fields) < 20 else f"{len(fields)} fields"
         raise RawInputError(
             f"{path}: the first record must be the header "
-            f"{', '.join(HEADER)!r}, not {shown[:200]!r}"
+            f"{', '.join(HEADER)!r}, not {shown[:200]!r}{_format_hint(fields)}"
         )
+
+
+def _format_hint(fields: Sequence[str]) -> str:
+    """A hint when a header that is one field is the header in the other format."""
+    if len(fields) == 1:
+        for fmt, delimiter in (("csv", ","), ("tsv", "\t")):
+            if _is_header(fields[0].split(delimiter)):
+                return f" (this looks like a {fmt} file: set raw_format = {fmt})"
+    return ""
 
 
 def _line_of(block: bytes, offset: int, lines_before: int) -> int:
@@ -288,6 +298,10 @@ def read_csv_records(path: str, stream: BinaryIO) -> tuple[pa.Table, RawFile]:
     """
     text = _decode(path, stream.read(), lines_before=0)
     expected, empty = count_csv_records(text)
+    # The csv module refuses fields over 128 KiB by default; no field is longer
+    # than the file.
+    if csv.field_size_limit() < len(text):
+        csv.field_size_limit(len(text))
 
     consumed: list[str] = []
 
@@ -307,12 +321,16 @@ def read_csv_records(path: str, stream: BinaryIO) -> tuple[pa.Table, RawFile]:
             if not fields:
                 continue
             if header is None:
+                # Checked at once: a file in another format fails on its header,
+                # not on a quoting error further down.
+                _check_header(path, fields)
                 header, header_line = fields, raw.removeprefix(_BOM)
                 continue
             rows.append(raw_record(path, fields, raw))
     except csv.Error as e:
         raise RawInputError(f"{path}: line {reader.line_num}: bad CSV quoting: {e}") from e
-    _check_header(path, header)
+    if header is None:
+        _check_header(path, None)
     facts = RawFile(
         path=path,
         records=max(expected - 1, 0),

@@ -75,6 +75,20 @@ def is_s3(uri: str) -> bool:
     return uri.startswith(("s3://", "s3a://"))
 
 
+def check_no_dot_segments(url: str, setting: str) -> None:
+    """Refuse ``.`` and ``..`` segments in a URL: local paths are resolved, but
+    object stores disagree on what such keys mean (SeaweedFS answers with a
+    signature error), so ``setting`` gets a clear error instead.
+
+    >>> check_no_dot_segments("s3://ufo/a/../b", "data_root")
+    Traceback (most recent call last):
+    ...
+    backends.errors.ConfigurationError: data_root 's3://ufo/a/../b' must not ...
+    """
+    if {".", ".."} & set(url.split("://", 1)[-1].split("/")):
+        raise ConfigurationError(f"{setting} {url!r} must not contain '.' or '..' segments")
+
+
 def s3_key(uri: str) -> str:
     """``bucket/key`` of an S3 URL, as pyarrow's S3 filesystem names it."""
     return uri.split("://", 1)[1]

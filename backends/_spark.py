@@ -8,6 +8,7 @@ too; deployment settings (master, S3, jars, driver host and ports) come from
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -15,8 +16,9 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -178,6 +180,11 @@ class SparkBackend(Backend):
 
     def from_arrow(self, tables: Sequence[Any]) -> ir.Table:
         table = pa.concat_tables(tables) if tables else RAW_RECORDS_SCHEMA.empty_table()
+        # No empty record batch: pyspark 4.0's createDataFrame drops every batch
+        # that follows an empty one (a header-only CSV file lost the records of
+        # the files after it).
+        batches = [batch for batch in table.to_batches() if batch.num_rows]
+        table = pa.Table.from_batches(batches, schema=table.schema)
         return self._view(self.session.createDataFrame(table))
 
     def _read_parquet(self, uris: Sequence[str]) -> ir.Table:
@@ -202,6 +209,30 @@ class SparkBackend(Backend):
         schema = StructType(fields)
         frame = frame.select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
         frame.to(schema).write.mode("errorifexists").parquet(_hadoop_path(staging_uri))
+
+    @contextlib.contextmanager
+    def watch_progress(self, report: Callable[[float, str], None]) -> Iterator[None]:
+        """Report the tasks completed in the active Spark stages, every second."""
+        tracker = self.session.sparkContext.statusTracker()
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.wait(1.0):
+                infos = [tracker.getStageInfo(i) for i in tracker.getActiveStageIds()]
+                stages = [s for s in infos if s is not None and s.numTasks]
+                if stages:
+                    done = sum(s.numCompletedTasks for s in stages)
+                    total = sum(s.numTasks for s in stages)
+                    names = ", ".join(str(s.stageId) for s in stages)
+                    report(done / total, f"Spark stage {names}: {done}/{total} tasks")
+
+        thread = threading.Thread(target=poll, name="spark-progress", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def close(self) -> None:
         self.session.stop()

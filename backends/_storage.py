@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from backends._s3 import S3Settings, is_s3, s3_key
+from backends._s3 import S3Settings, check_no_dot_segments, is_s3, s3_key
 from backends.errors import ConfigurationError, DatasetError
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ class DatasetLocation:
             raise ConfigurationError(f"invalid dataset name {self.dataset!r}")
         if not self.data_root:
             raise ConfigurationError("data_root is empty")
+        if "://" in self.data_root:
+            check_no_dot_segments(self.data_root, "data_root")
 
     @property
     def root(self) -> str:
@@ -93,13 +95,28 @@ class DatasetLocation:
         fs, path = filesystem(self.success_uri, self.s3)
         return bool(fs.get_file_info(path).type == pafs.FileType.File)
 
+    def rows(self) -> int | None:
+        """The row count ``_SUCCESS`` records, or None when it records none."""
+        fs, path = filesystem(self.success_uri, self.s3)
+        try:
+            with fs.open_input_stream(path) as marker:
+                summary = json.loads(marker.read() or b"{}")
+        except (OSError, ValueError):
+            return None
+        rows = summary.get("rows") if isinstance(summary, dict) else None
+        return rows if isinstance(rows, int) else None
+
     def data_files(self) -> list[str]:
         """The Parquet files of a complete dataset, sorted.
+
+        Each file's footer is read first: a truncated or foreign file, or files
+        whose rows do not add up to what ``_SUCCESS`` records, fail here with
+        the file named, before any engine reads them.
 
         Raises
         ------
         DatasetError
-            When the dataset is not complete.
+            When the dataset is not complete, or a file is not readable Parquet.
         """
         if not self.exists():
             raise DatasetError(
@@ -110,6 +127,21 @@ class DatasetLocation:
         infos = fs.get_file_info(pafs.FileSelector(path, recursive=False))
         files = sorted(i.path for i in infos if i.is_file and i.base_name.endswith(".parquet"))
         prefix = self.uri[: len(self.uri) - len(path)] if "://" in self.uri else ""
+        rows = 0
+        for file in files:
+            try:
+                rows += pq.read_metadata(file, filesystem=fs).num_rows
+            except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+                raise DatasetError(
+                    f"dataset {self.dataset} for {self.date}: {prefix + file} "
+                    f"is not a readable Parquet file: {e}"
+                ) from e
+        recorded = self.rows()
+        if recorded is not None and rows != recorded:
+            raise DatasetError(
+                f"dataset {self.dataset} for {self.date}: the Parquet files in {self.uri} "
+                f"hold {rows} rows, but {SUCCESS} records {recorded}"
+            )
         return [prefix + f for f in files]
 
 
@@ -133,7 +165,12 @@ def remove_tree(uri: str, s3: S3Settings | None = None) -> None:
         fs.delete_dir(path)
 
 
-def commit(staging_uri: str, location: DatasetLocation, summary: dict[str, object]) -> None:
+def commit(
+    staging_uri: str,
+    location: DatasetLocation,
+    summary: dict[str, object],
+    required_suffix: str = ".parquet",
+) -> None:
     """Move a finished staging directory into place, then write ``_SUCCESS``.
 
     Parameters
@@ -144,6 +181,9 @@ def commit(staging_uri: str, location: DatasetLocation, summary: dict[str, objec
         The dataset to replace.
     summary
         What ``_SUCCESS`` records (as JSON), e.g. rows and backend.
+    required_suffix
+        The staging directory must hold at least one file whose name ends so:
+        ``.parquet`` for a dataset, ``.html`` for a report.
     """
     fs, staging = filesystem(staging_uri, location.s3)
     infos = fs.get_file_info(pafs.FileSelector(staging, recursive=True))
@@ -151,8 +191,9 @@ def commit(staging_uri: str, location: DatasetLocation, summary: dict[str, objec
         if info.is_file and _ENGINE_LITTER.search(info.base_name):
             fs.delete_file(info.path)
     parts = [i for i in fs.get_file_info(pafs.FileSelector(staging)) if i.is_file]
-    if not any(p.base_name.endswith(".parquet") for p in parts):
-        raise DatasetError(f"the engine wrote no Parquet file for {location.dataset}")
+    if not any(p.base_name.endswith(required_suffix) for p in parts):
+        kind = "Parquet" if required_suffix == ".parquet" else required_suffix
+        raise DatasetError(f"the engine wrote no {kind} file for {location.dataset}")
 
     _, final = filesystem(location.uri, location.s3)
     marker = f"{final}/{SUCCESS}"

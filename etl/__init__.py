@@ -10,6 +10,7 @@ from backends.errors import (
 )
 from etl.config import duckdb, etl, postgres, s3, spark
 from etl.load import DatabaseError, TopStatesToDatabase
+from etl.report import UFOReport
 from etl.tasks import (
     DATASET_TASKS,
     AggregateUFOsByMonth,
@@ -37,6 +38,7 @@ __all__ = [
     "Top10States",
     "TopStatesToDatabase",
     "UFOPipeline",
+    "UFOReport",
     "UfoEtlError",
     "duckdb",
     "etl",

@@ -2,9 +2,10 @@
 
 ::
 
-    ReadUFOs ──> AggregateUFOsByState ──> Top10States ──┐
-             ├─> AggregateUFOsByShape ──> Top10Shapes ──┼─> UFOPipeline
-             └─> AggregateUFOsByMonth ──────────────────┘
+    ReadUFOs ──> AggregateUFOsByState ──> Top10States ──┬─> TopStatesToDatabase ─┐
+             │                                          │   (with [postgres])    │
+             ├─> AggregateUFOsByShape ──> Top10Shapes ──┤                        ├─> UFOPipeline
+             └─> AggregateUFOsByMonth ──────────────────┴─> UFOReport ───────────┘
 
 Each task wires its inputs to one transform and one target; the logic lives in
 ``transforms`` and the engine in ``backends``.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import ibis.expr.types as ir
@@ -21,8 +23,10 @@ import luigi
 
 import transforms
 from backends import DatasetLocation, ReconciliationError
+from etl import metrics
 from etl._session import current_backend, s3_settings
 from etl.config import etl
+from etl.metrics import RunRecord, RunStats
 from etl.targets import DatasetTarget
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,29 @@ class UFOTask(luigi.Task):
         """The target of dataset ``name`` for this run date."""
         return DatasetTarget(DatasetLocation(etl().data_root, name, self.date, s3_settings()))
 
+    @property
+    def stats(self) -> RunStats:
+        """What the current run measured, recorded in the run metrics when it ends.
+
+        Luigi reuses task instances with equal parameters, so every run starts
+        afresh (see ``_run_started``).
+        """
+        if not hasattr(self, "_stats"):
+            self.reset_stats()
+        return self._stats
+
+    def reset_stats(self) -> None:
+        self._stats = RunStats()
+
+    def progress(self, percent: float, message: str) -> None:
+        """Tell the scheduler (and so the luigid UI) how far this task is."""
+        # Luigi's worker installs these callbacks; outside a worker they are None.
+        set_percentage: Callable[[int], None] | None = self.set_progress_percentage
+        set_message: Callable[[str], None] | None = self.set_status_message
+        if set_percentage is not None and set_message is not None:
+            set_percentage(round(percent))
+            set_message(message)
+
 
 class ReadUFOs(UFOTask):
     """Raw report files -> ``sightings`` and ``rejects``, reconciled."""
@@ -50,13 +77,21 @@ class ReadUFOs(UFOTask):
     def run(self) -> None:
         settings = etl()
         backend = current_backend()
+        self.stats.backend = backend.name
+        self.progress(0, f"inspecting {settings.raw_path}")
         raw = backend.read_raw(settings.raw_path, settings.raw_format)
-        classified = backend.materialize(transforms.classify(raw.records))
-        by_reason = {
-            row["reason"]: row["records"]
-            for row in backend.to_rows(transforms.reason_counts(classified))
-        }
+        self.stats.rows_read = raw.expected_records
+        self.progress(10, f"classifying {raw.expected_records} records of {len(raw.files)} file(s)")
+        with backend.watch_progress(lambda done, msg: self.progress(10 + 30 * done, msg)):
+            classified = backend.materialize(transforms.classify(raw.records))
+            by_reason = {
+                row["reason"]: row["records"]
+                for row in backend.to_rows(transforms.reason_counts(classified))
+            }
         reconcile(raw.expected_records, by_reason)
+        self.stats.rejects_by_reason = {
+            reason: by_reason.get(reason, 0) for reason in transforms.REJECT_REASONS
+        }
         log.info(
             "raw records %d (%d file(s), %d empty line(s) skipped): sightings %d, rejects %s",
             raw.expected_records,
@@ -66,18 +101,63 @@ class ReadUFOs(UFOTask):
             {reason: by_reason.get(reason, 0) for reason in transforms.REJECT_REASONS},
         )
         outputs = self.output()
-        written = {
-            name: backend.write_dataset(table, outputs[name].location).rows
-            for name, table in (
+        written = {}
+        for step, (name, table) in enumerate(
+            (
                 ("sightings", transforms.sightings(classified)),
                 ("rejects", transforms.rejects(classified)),
             )
-        }
+        ):
+            start = 40 + 30 * step
+            self.progress(start, f"writing {name}")
+
+            def report(done: float, message: str, start: float = start) -> None:
+                self.progress(start + 30 * done, message)
+
+            with backend.watch_progress(report):
+                result = backend.write_dataset(table, outputs[name].location)
+            self.stats.writes.append(result)
+            written[name] = result.rows
+        self.progress(100, f"wrote {written['sightings']} sightings, {written['rejects']} rejects")
         if written["sightings"] + written["rejects"] != raw.expected_records:
             raise ReconciliationError(
                 f"wrote {written['sightings']} sightings + {written['rejects']} rejects "
                 f"for {raw.expected_records} raw records"
             )
+
+
+_started_at: dict[str, dt.datetime] = {}
+"""Start time of each running task, by task id (Luigi tasks accept no new fields)."""
+
+
+@UFOTask.event_handler(luigi.Event.START)
+def _run_started(task: UFOTask) -> None:
+    _started_at[task.task_id] = dt.datetime.now(dt.UTC)
+    task.reset_stats()
+
+
+@UFOTask.event_handler(luigi.Event.SUCCESS)
+def _run_succeeded(task: UFOTask) -> None:
+    _record_run(task, "DONE", None)
+
+
+@UFOTask.event_handler(luigi.Event.FAILURE)
+def _run_failed(task: UFOTask, error: BaseException) -> None:
+    _record_run(task, "FAILED", error)
+
+
+def _record_run(task: UFOTask, status: str, error: BaseException | None) -> None:
+    """Write the run record of ``task``; a failure here never fails the task."""
+    started_at = _started_at.pop(task.task_id, None) or dt.datetime.now(dt.UTC)
+    record = RunRecord.of(task, etl().backend, status, started_at, task.stats, error)
+    try:
+        metrics.write_record(record, etl().data_root, s3_settings())
+        from etl.load import postgres_configured
+
+        if postgres_configured():
+            metrics.record_in_postgres(record)
+    except Exception:
+        log.warning("could not record the run metrics of %s", task.task_id, exc_info=True)
 
 
 def reconcile(expected_records: int, records_by_reason: dict[str | None, int]) -> None:
@@ -107,8 +187,15 @@ class _Derived(UFOTask):
 
     def run(self) -> None:
         backend = current_backend()
-        source = backend.read_dataset(self.dataset(self.input_name).location)
-        result = backend.write_dataset(type(self).transform(source), self.output().location)
+        self.stats.backend = backend.name
+        location = self.dataset(self.input_name).location
+        self.stats.rows_read = location.rows()
+        self.progress(0, f"{self.input_name} -> {self.output_name}")
+        with backend.watch_progress(lambda done, msg: self.progress(100 * done, msg)):
+            source = backend.read_dataset(location)
+            result = backend.write_dataset(type(self).transform(source), self.output().location)
+        self.stats.writes.append(result)
+        self.progress(100, f"wrote {result.rows} rows")
         log.info("%s: %d rows", self.output_name, result.rows)
 
 
@@ -148,8 +235,8 @@ class AggregateUFOsByMonth(_Derived):
 
 
 class UFOPipeline(luigi.WrapperTask):
-    """Every dataset of the run date, and the load of ``top10_states`` into
-    PostgreSQL when ``[postgres] host`` or ``PGHOST`` is set."""
+    """Every dataset of the run date, its report, and the load of ``top10_states``
+    into PostgreSQL when ``[postgres] host`` or ``PGHOST`` is set."""
 
     date = luigi.DateParameter(default=dt.date.today(), description="Run date.")
 
@@ -159,9 +246,11 @@ class UFOPipeline(luigi.WrapperTask):
             Top10Shapes(date=self.date),
             AggregateUFOsByMonth(date=self.date),
         ]
-        # Imported here: etl.load builds on this module's tasks.
+        # Imported here: etl.load and etl.report build on this module's tasks.
         from etl.load import TopStatesToDatabase, postgres_configured
+        from etl.report import UFOReport
 
+        tasks.append(UFOReport(date=self.date))
         if postgres_configured():
             tasks.append(TopStatesToDatabase(date=self.date))
         return tasks

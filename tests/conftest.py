@@ -18,7 +18,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from s3_fixtures import s3_server  # noqa: E402, F401 - the session S3 server fixture
 
 import backends  # noqa: E402
 from backends import Backend  # noqa: E402
@@ -175,3 +174,8 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkClu
                 process.wait()
         for log_file in logs:
             log_file.close()
+
+
+# Server fixtures shared by several modules (imported last: they use free_port).
+from pg_fixtures import pg, postgres_server  # noqa: E402, F401 - PostgreSQL fixtures
+from s3_fixtures import s3_server  # noqa: E402, F401 - the session S3 server fixture

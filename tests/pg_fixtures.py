@@ -14,6 +14,7 @@ directory removed at the end of the session, even when a test fails.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -25,10 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import luigi
 import pytest
 from conftest import free_port
 
 PG_BIN = Path(os.environ.get("UFO_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+PG_ENV = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGSERVICE", "PGPASSFILE")
+"""libpq variables a test clears so only its own settings apply."""
 
 
 @dataclass(frozen=True)
@@ -148,3 +154,55 @@ def postgres_server() -> Iterator[PostgresServer]:
                 run(pg_ctl, "stop", "-D", data, "-m", "fast", "-w", "-t", "60")
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def set_options(section: str, values: dict[str, str]) -> Iterator[None]:
+    """Set luigi config ``[section]`` keys for one test, restoring them afterwards."""
+    config = luigi.configuration.get_config()
+    added = not config.has_section(section)
+    if added:
+        config.add_section(section)
+    saved = {k: config.get(section, k, None) for k in values}
+    for key, value in values.items():
+        config.set(section, key, value)
+    try:
+        yield
+    finally:
+        if added:
+            config.remove_section(section)
+        else:
+            for key, value in saved.items():
+                if value is None:
+                    config.remove_option(section, key)
+                else:
+                    config.set(section, key, value)
+
+
+@pytest.fixture
+def pg(
+    postgres_server: PostgresServer,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Iterator[PostgresServer]:
+    """A fresh database for one test, configured in ``[postgres]``; the password
+    comes from ``PGPASSWORD``, as in production."""
+    for key in PG_ENV:
+        monkeypatch.delenv(key, raising=False)
+    database = postgres_server.create_database(f"load_{request.node.name[:40]}".lower())
+    monkeypatch.setenv("PGPASSWORD", postgres_server.password)
+    settings = {
+        "host": postgres_server.host,
+        "port": str(postgres_server.port),
+        "database": database,
+        "user": postgres_server.user,
+    }
+    with set_options("postgres", settings):
+        yield PostgresServer(
+            postgres_server.host,
+            postgres_server.port,
+            postgres_server.user,
+            postgres_server.password,
+            database,
+            postgres_server.log_path,
+        )

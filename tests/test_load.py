@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import threading
@@ -15,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
-from pg_fixtures import PostgresServer, postgres_server  # noqa: F401
+from pg_fixtures import PG_ENV, PostgresServer, set_options
 
 import backends
 import etl
@@ -28,7 +27,6 @@ from etl.load import DatabaseError, TopStatesToDatabase
 DATE = dt.date(2024, 5, 17)
 OTHER_DATE = dt.date(2024, 5, 18)
 SAMPLE = str(ROOT / "data" / "raw" / "ufo_sample.tsv")
-PG_ENV = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGSERVICE", "PGPASSFILE")
 
 
 @pytest.fixture(scope="module")
@@ -36,58 +34,6 @@ def duckdb_backend() -> Iterator[Backend]:
     engine = backends.connect("duckdb")
     yield engine
     engine.close()
-
-
-@contextlib.contextmanager
-def set_options(section: str, values: dict[str, str]) -> Iterator[None]:
-    """Set luigi config ``[section]`` keys for one test, restoring them afterwards."""
-    config = luigi.configuration.get_config()
-    added = not config.has_section(section)
-    if added:
-        config.add_section(section)
-    saved = {k: config.get(section, k, None) for k in values}
-    for key, value in values.items():
-        config.set(section, key, value)
-    try:
-        yield
-    finally:
-        if added:
-            config.remove_section(section)
-        else:
-            for key, value in saved.items():
-                if value is None:
-                    config.remove_option(section, key)
-                else:
-                    config.set(section, key, value)
-
-
-@pytest.fixture
-def pg(
-    postgres_server: PostgresServer,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-    request: pytest.FixtureRequest,
-) -> Iterator[PostgresServer]:
-    """A fresh database for one test, configured in ``[postgres]``; the password
-    comes from ``PGPASSWORD``, as in production."""
-    for key in PG_ENV:
-        monkeypatch.delenv(key, raising=False)
-    database = postgres_server.create_database(f"load_{request.node.name[:40]}".lower())
-    monkeypatch.setenv("PGPASSWORD", postgres_server.password)
-    settings = {
-        "host": postgres_server.host,
-        "port": str(postgres_server.port),
-        "database": database,
-        "user": postgres_server.user,
-    }
-    with set_options("postgres", settings):
-        yield PostgresServer(
-            postgres_server.host,
-            postgres_server.port,
-            postgres_server.user,
-            postgres_server.password,
-            database,
-            postgres_server.log_path,
-        )
 
 
 @pytest.fixture

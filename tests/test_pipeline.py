@@ -187,7 +187,12 @@ def test_failed_run_leaves_nothing_complete(
     raw = tmp_path / "bad.tsv"
     raw.write_text("Date\tCity\n1/1/14\tx\n", encoding="utf-8")
     assert not run_pipeline(backend, monkeypatch, str(raw))
-    assert list(Path(settings["data_root"]).glob("ufo/etl/**/*")) == []
+    for dataset in DATASETS:
+        assert list(Path(settings["data_root"]).glob(f"ufo/etl/{dataset}/**/*")) == []
+    # Only the run record of the failure is there (see tests/test_metrics.py).
+    assert {p.parent.parent.name for p in Path(settings["data_root"]).glob("ufo/etl/*/*/*")} == {
+        "_runs"
+    }
 
 
 def test_invalid_utf8_names_file_and_line(backend: Backend, tmp_path: Path) -> None:

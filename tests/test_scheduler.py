@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOT, free_port
-from pg_fixtures import PostgresServer, postgres_server  # noqa: F401
+from pg_fixtures import PostgresServer
 
 DATE = dt.date(2024, 5, 17)
 TASKS = {
@@ -30,6 +30,7 @@ TASKS = {
     "Top10Shapes",
     "AggregateUFOsByMonth",
     "TopStatesToDatabase",
+    "UFOReport",
     "UFOPipeline",
 }
 PG_ENV = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGSERVICE", "PGPASSFILE")
@@ -52,7 +53,7 @@ class Luigid:
 
 
 @pytest.fixture
-def luigid(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[Luigid]:  # noqa: F811
+def luigid(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[Luigid]:
     """luigid on 127.0.0.1:<free port>, recording task history in PostgreSQL
     (database ``luigi_history``); the password reaches it through PGPASSWORD only."""
     history = postgres_server.create_database("luigi_history")
@@ -104,7 +105,7 @@ def luigid(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[Luigid]:
 
 
 def test_pipeline_runs_through_luigid_with_history_in_postgres(
-    postgres_server: PostgresServer,  # noqa: F811
+    postgres_server: PostgresServer,
     luigid: Luigid,
     tmp_path: Path,
 ) -> None:

