@@ -30,6 +30,8 @@ from backends.errors import ConfigurationError, DatasetError
 log = logging.getLogger(__name__)
 
 SUCCESS: Final = "_SUCCESS"
+_URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
+_SUPPORTED_URLS = ("s3://", "s3a://", "file://")
 _DATASET_NAME = re.compile(r"^_?[a-z][a-z0-9_]*$")
 # Files engines leave beside their data that are not part of a dataset.
 _ENGINE_LITTER = re.compile(r"(^_SUCCESS$|^\..*\.crc$|^_committed_|^_started_)")
@@ -68,12 +70,19 @@ class DatasetLocation:
             raise ConfigurationError(f"invalid dataset name {self.dataset!r}")
         if not self.data_root:
             raise ConfigurationError("data_root is empty")
+        if _URL_LIKE.match(self.data_root) and not self.data_root.startswith(_SUPPORTED_URLS):
+            raise ConfigurationError(
+                f"data_root {self.data_root!r} must be a local path or an "
+                f"{' or '.join(_SUPPORTED_URLS)} URL"
+            )
         if "://" in self.data_root:
             check_no_dot_segments(self.data_root, "data_root")
 
     @property
     def root(self) -> str:
-        root = self.data_root.rstrip("/")
+        """``data_root`` as an absolute local path (a ``file://`` URL becomes one)
+        or an S3 URL."""
+        root = self.data_root.removeprefix("file://").rstrip("/") or "/"
         return root if "://" in root else os.path.abspath(root)
 
     @property

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from backends import S3Settings, WriteResult
+from backends import DatasetLocation, S3Settings, WriteResult
 from backends._storage import filesystem
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,8 @@ class RunRecord:
 
 
 def runs_uri(data_root: str) -> str:
-    root = data_root.rstrip("/")
-    root = root if "://" in root else os.path.abspath(root)
+    """The ``_runs`` dataset's directory under ``data_root``."""
+    root = DatasetLocation(data_root, RUNS_DATASET, dt.date.min).root
     return f"{root}/ufo/etl/{RUNS_DATASET}"
 
 

@@ -21,7 +21,14 @@ from conftest import ROOT
 
 import etl
 import etl.tasks
-from backends import SUCCESS, Backend, BackendUnavailableError, DatasetLocation, RawInputError
+from backends import (
+    SUCCESS,
+    Backend,
+    BackendUnavailableError,
+    ConfigurationError,
+    DatasetLocation,
+    RawInputError,
+)
 from etl.generate import generate
 
 RUN_DATE = dt.date(2024, 5, 17)
@@ -293,3 +300,14 @@ def test_spark_refuses_a_missing_or_unsupported_java(
     monkeypatch.setenv("JAVA_HOME", str(java_25))
     with pytest.raises(BackendUnavailableError, match=r"Java 25; point JAVA_HOME at a Java 17"):
         check_java()
+
+
+@pytest.mark.parametrize("data_root", ["gs://bucket/ufo", "file:/tmp/ufo", "hdfs://nn/ufo"])
+def test_unsupported_data_roots_are_refused(data_root: str) -> None:
+    with pytest.raises(ConfigurationError, match="must be a local path or an s3://"):
+        DatasetLocation(data_root, "by_state", RUN_DATE)
+
+
+def test_a_file_url_data_root_is_a_local_path(tmp_path: Path) -> None:
+    location = DatasetLocation(f"file://{tmp_path}", "by_state", RUN_DATE)
+    assert location.uri == f"{tmp_path}/ufo/etl/by_state/date={RUN_DATE.isoformat()}"
