@@ -65,7 +65,8 @@ class RunRecord:
     task: str
     task_id: str
     date: dt.date
-    backend: str
+    backend: str | None
+    """The engine the task ran on; None for a task that uses none (report, load)."""
     status: str
     started_at: dt.datetime
     ended_at: dt.datetime
@@ -81,7 +82,6 @@ class RunRecord:
     def of(
         cls,
         task: Any,
-        backend: str,
         status: str,
         started_at: dt.datetime,
         stats: RunStats,
@@ -93,7 +93,7 @@ class RunRecord:
             task=task.get_task_family(),
             task_id=task.task_id,
             date=task.date,
-            backend=stats.backend or backend,
+            backend=stats.backend,
             status=status,
             started_at=started_at,
             ended_at=ended_at,

@@ -149,7 +149,7 @@ def _run_failed(task: UFOTask, error: BaseException) -> None:
 def _record_run(task: UFOTask, status: str, error: BaseException | None) -> None:
     """Write the run record of ``task``; a failure here never fails the task."""
     started_at = _started_at.pop(task.task_id, None) or dt.datetime.now(dt.UTC)
-    record = RunRecord.of(task, etl().backend, status, started_at, task.stats, error)
+    record = RunRecord.of(task, status, started_at, task.stats, error)
     try:
         metrics.write_record(record, etl().data_root, s3_settings())
         from etl.load import postgres_configured

@@ -64,9 +64,11 @@ def test_metrics_reconcile_with_the_datasets(
     data_root = run_settings["data_root"]
     runs = {row["task"]: row for row in read_runs(data_root).to_pylist()}
     assert set(runs) >= {"ReadUFOs", *DATASET_OF_TASK}
-    for row in runs.values():
+    engine_tasks = {"ReadUFOs", *DATASET_OF_TASK}
+    for task, row in runs.items():
         assert row["status"] == "DONE"
-        assert row["backend"] == backend.name
+        # The report and the load read small datasets with pyarrow: no engine.
+        assert row["backend"] == (backend.name if task in engine_tasks else None), task
         assert row["date"] == RUN_DATE
         assert row["started_at"] <= row["ended_at"]
 
