@@ -20,6 +20,7 @@ from backends import _rawfiles, _storage
 from backends._rawfiles import RawFile
 from backends._s3 import S3Settings
 from backends._storage import DatasetLocation
+from backends.errors import DatasetError
 
 log = logging.getLogger(__name__)
 
@@ -108,23 +109,66 @@ class Backend(abc.ABC):
         DatasetError
             When the dataset is not complete.
         """
-        return self._read_parquet(location.data_files())
+        table = self._read_parquet(location.data_files())
+        self._datasets_read[table.get_name()] = location
+        return table
 
     def write_dataset(self, table: ir.Table, location: DatasetLocation) -> WriteResult:
         """Write ``table`` as the dataset at ``location``, atomically.
 
         The engine writes into a fresh staging directory; the files then move
         into place and ``_SUCCESS`` is written last.
+
+        Raises
+        ------
+        DatasetError
+            When the engine fails because a Parquet file it reads is corrupt:
+            the error names the file.
         """
         staging = location.new_staging_uri()
         try:
-            self._write_parquet(table, staging)
+            try:
+                self._write_parquet(table, staging)
+            except Exception as e:
+                self._raise_if_an_input_is_corrupt(table, e)
+                raise
             _crash_point_for_tests(location.dataset)
             result = _describe(staging, location)
             _storage.commit(staging, location, {"backend": self.name, "rows": result.rows})
         finally:
             _storage.remove_tree(staging, location.s3)
         return result
+
+    @property
+    def _datasets_read(self) -> dict[str, DatasetLocation]:
+        """The dataset behind each table :meth:`read_dataset` made, by table name."""
+        if "_datasets_by_table" not in self.__dict__:
+            self._datasets_by_table: dict[str, DatasetLocation] = {}
+        return self._datasets_by_table
+
+    def _raise_if_an_input_is_corrupt(self, table: ir.Table, error: Exception) -> None:
+        """After the engine failed computing ``table``: read every Parquet file of
+        the datasets it reads, and raise a :class:`DatasetError` naming the first
+        one that is corrupt. Engines name such a file vaguely if at all (DuckDB:
+        "Out of buffer"); a footer intact over damaged pages passes
+        :meth:`DatasetLocation.data_files`. Runs only on failure."""
+        import ibis.expr.operations as ops
+
+        names = {op.name for op in table.op().find(ops.DatabaseTable)}
+        for name in sorted(names & set(self._datasets_read)):
+            location = self._datasets_read[name]
+            fs, _ = _storage.filesystem(location.uri, location.s3)
+            for uri in location.data_files():
+                path = uri.split("://", 1)[1] if "://" in uri else uri
+                try:
+                    with pq.ParquetFile(path, filesystem=fs) as parquet:
+                        for _ in parquet.iter_batches():
+                            pass
+                except (OSError, ValueError) as corrupt:  # ArrowInvalid is a ValueError
+                    raise DatasetError(
+                        f"dataset {location.dataset} for {location.date}: {uri} "
+                        f"is corrupt: {corrupt}"
+                    ) from error
 
     def materialize(self, table: ir.Table) -> ir.Table:
         """Compute ``table`` once, for several uses."""

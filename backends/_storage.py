@@ -164,7 +164,9 @@ def read_table(location: DatasetLocation) -> pa.Table:
     """
     fs, _ = filesystem(location.uri, location.s3)
     files = [f.split("://", 1)[1] if "://" in f else f for f in location.data_files()]
-    return pq.ParquetDataset(files, filesystem=fs).read()
+    # No partitioning: the run date lives in the path only, never as a column
+    # (by default pyarrow turns date=YYYY-MM-DD into one).
+    return pq.ParquetDataset(files, filesystem=fs, partitioning=None).read()
 
 
 def remove_tree(uri: str, s3: S3Settings | None = None) -> None:

@@ -1,0 +1,164 @@
+"""Run a command as a subprocess and measure it: wall time, peak memory of its
+whole process tree, and CPU time.
+
+Peak memory is sampled: every ``interval`` seconds the resident set sizes (RSS)
+of the process and of all its descendants (Spark's JVM, Python workers) are
+summed, and the largest sum is kept. Pages shared between processes count once
+per process, as ``ps`` would add them up.
+
+CPU time (user + system) is the larger of what ``wait4`` reports for the
+process and the descendants it waited for, and the sum of every process's own
+CPU time at its last sample: Spark's JVM is never waited for by the Python
+driver, so only sampling sees it (missing at most its last ``interval``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import psutil  # type: ignore[import-untyped,unused-ignore]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One measured run of a command."""
+
+    wall_s: float
+    peak_rss_bytes: int
+    cpu_s: float
+    returncode: int
+    samples: int
+    load_before: float
+    """The one-minute load average when the run started: how busy the machine was."""
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+class TreeSampler(threading.Thread):
+    """Samples the summed RSS of a process and its descendants until stopped."""
+
+    def __init__(self, pid: int, interval: float) -> None:
+        super().__init__(name=f"rss-sampler-{pid}", daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.peak = 0
+        self.samples = 0
+        self._cpu: dict[tuple[int, float], float] = {}
+        self._stop_event = threading.Event()
+
+    @property
+    def cpu_s(self) -> float:
+        """The summed own CPU time of every process seen, at its last sample."""
+        return sum(self._cpu.values())
+
+    def sample(self) -> int:
+        """The summed RSS of the tree now, in bytes (0 once it is gone)."""
+        try:
+            root = psutil.Process(self.pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        total = 0
+        for process in tree:
+            try:
+                with process.oneshot():
+                    total += process.memory_info().rss
+                    times = process.cpu_times()
+                    self._cpu[(process.pid, process.create_time())] = times.user + times.system
+            except psutil.Error:
+                pass  # exited between the listing and the reading
+        return total
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak = max(self.peak, self.sample())
+            self.samples += 1
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def run_measured(
+    command: Sequence[str],
+    *,
+    cwd: str,
+    env: Mapping[str, str],
+    log_path: str,
+    timeout_s: float,
+    interval_s: float = 0.05,
+) -> Measurement:
+    """Run ``command`` to its end, its output going to ``log_path``, and measure it.
+
+    The command runs in a session of its own; on timeout that whole process
+    group (this command and what it started) is killed.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+    load_before = os.getloadavg()[0]
+    with open(log_path, "wb") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        sampler = TreeSampler(process.pid, interval_s)
+        sampler.start()
+        timed_out = threading.Event()
+
+        def kill_group() -> None:
+            timed_out.set()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout_s, kill_group)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # Ctrl-C: the command runs in its own session
+            kill_group()
+            process.wait()
+            sampler.stop()
+            raise
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - started
+        sampler.stop()
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return Measurement(
+        wall_s=wall,
+        peak_rss_bytes=sampler.peak,
+        cpu_s=max(usage.ru_utime + usage.ru_stime, sampler.cpu_s),
+        returncode=process.returncode,
+        samples=sampler.samples,
+        load_before=load_before,
+        timed_out=timed_out.is_set(),
+    )
+
+
+def log_tail(log_path: str, lines: int = 30) -> str:
+    """The last ``lines`` lines of a log, for an error message."""
+    try:
+        with open(log_path, "rb") as log:
+            log.seek(0, os.SEEK_END)
+            size = log.tell()
+            log.seek(max(0, size - 64 * 1024))
+            text = log.read().decode("utf-8", "replace")
+    except OSError as e:
+        return f"(no log: {e})"
+    return "\n".join(text.splitlines()[-lines:])
