@@ -110,7 +110,7 @@ ATTACKS: dict[str, Attack] = {
     "parquet_parts_changed": Attack(
         "input", "a part deleted from, or a foreign part added to, a complete dataset"
     ),
-    "bad_date": Attack("input", "an invalid --date (impossible date, path, empty)"),
+    "bad_date": Attack("input", "an invalid --date (an impossible date, a path, a time)"),
     "bad_setting": Attack(
         "input",
         "an invalid setting: backend, raw_format, data_root, duckdb threads, spark conf, "
@@ -929,15 +929,20 @@ def test_changed_parts_of_a_complete_dataset_are_refused(
 def luigi_cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m luigi --module etl ...`` with the project's luigi.cfg, run in
-    ``cwd``: a relative default such as ``data_root = data`` stays in there."""
+    """``python -m luigi --module etl ...`` with the project's luigi.cfg and no PG*
+    settings, run in ``cwd``: a relative default such as ``data_root = data`` stays
+    in there."""
     return subprocess.run(
         [sys.executable, "-m", "luigi", "--module", "etl", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "LUIGI_CONFIG_PATH": str(ROOT / "luigi.cfg"), **(env or {})},
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("PG")},
+            "LUIGI_CONFIG_PATH": str(ROOT / "luigi.cfg"),
+            **(env or {}),
+        },
     )
 
 

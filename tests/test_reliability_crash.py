@@ -169,9 +169,11 @@ def pipeline_command(
 
 def start(command: list[str], storage: Storage, log: Path, **env: str) -> subprocess.Popen[bytes]:
     """The command in a new session (its own process group: Spark's JVM included),
-    in a scratch directory, with the project's luigi.cfg; output to ``log``."""
+    in a scratch directory, with the project's luigi.cfg and no PostgreSQL settings
+    but the storage's; output to ``log``."""
     work = log.parent / f"{log.stem}-cwd"
     work.mkdir(exist_ok=True)
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     with open(log, "wb") as out:
         return subprocess.Popen(
             command,
@@ -179,7 +181,7 @@ def start(command: list[str], storage: Storage, log: Path, **env: str) -> subpro
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "LUIGI_CONFIG_PATH": str(ROOT / "luigi.cfg"), **storage.env, **env},
+            env={**inherited, "LUIGI_CONFIG_PATH": str(ROOT / "luigi.cfg"), **storage.env, **env},
         )
 
 

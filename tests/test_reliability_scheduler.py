@@ -42,6 +42,20 @@ pytestmark = pytest.mark.slow
 DATE = dt.date(2024, 5, 17)
 OTHER_DATE = dt.date(2024, 5, 18)
 
+ENGINES = [
+    pytest.param("duckdb", marks=pytest.mark.duckdb, id="duckdb"),
+    pytest.param("spark", marks=pytest.mark.spark, id="spark"),
+]
+
+
+def engine_args(engine: str, spark_conf: dict[str, str] | None = None) -> list[str]:
+    """The command-line settings of a worker on ``engine``."""
+    if engine == "duckdb":
+        return []
+    conf = {**SPARK_TEST_CONF, **(spark_conf or {})}
+    return ["--etl-backend", "spark", "--spark-master", "local[2]",
+            "--spark-conf", json.dumps(conf)]  # fmt: skip
+
 
 @pytest.fixture
 def reliability(request: pytest.FixtureRequest) -> Recorder:
@@ -138,6 +152,7 @@ def single_worker(raw_file: Path, tmp_path_factory: pytest.TempPathFactory) -> d
 
 
 def _run_two_workers(
+    engine: str,
     luigid: Luigid,  # noqa: F811
     postgres_server: PostgresServer,
     tmp_path: Path,
@@ -156,8 +171,9 @@ def _run_two_workers(
         lock_dir = tmp_path / f"lock-{number}"
         command = worker_command(
             luigid.url, date, "--etl-data-root", str(data_root), "--etl-raw-path",
-            str(raw_file), "--worker-keep-alive", "--worker-wait-interval", "0.1", "--worker-wait-jitter", "0",
-            "--lock-pid-dir", str(lock_dir),
+            str(raw_file), "--worker-keep-alive", "--worker-wait-interval", "0.1",
+            "--worker-wait-jitter", "0",
+            "--lock-pid-dir", str(lock_dir), *engine_args(engine),
         )  # fmt: skip
         workers.append(start_worker(command, env, log))
         logs.append(log)
@@ -168,7 +184,9 @@ def _run_two_workers(
     return logs, codes, database, data_root
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 def test_two_workers_on_the_same_date_run_each_task_once(
+    engine: str,
     postgres_server: PostgresServer,
     luigid: Luigid,  # noqa: F811
     tmp_path: Path,
@@ -177,7 +195,7 @@ def test_two_workers_on_the_same_date_run_each_task_once(
     reliability: Recorder,
 ) -> None:
     logs, codes, database, data_root = _run_two_workers(
-        luigid, postgres_server, tmp_path, raw_file, (DATE, DATE)
+        engine, luigid, postgres_server, tmp_path, raw_file, (DATE, DATE)
     )
     first, second = (ran_tasks(log) for log in logs)
     # Between them the workers ran every task once, none twice.
@@ -192,16 +210,18 @@ def test_two_workers_on_the_same_date_run_each_task_once(
     assert len(loaded(postgres_server, database, DATE)) == 10
     reliability.record(
         "two_workers_same_date",
-        "duckdb",
+        engine,
         f"each of the 9 tasks ran once (history: one RUNNING, one DONE each; "
         f"worker 1 ran {len(first)}, worker 2 ran {len(second)}); outputs and loaded rows "
-        f"equal a single worker's; exit codes {codes[0]} and {codes[1]}",
+        f"equal a single DuckDB worker's; exit codes {codes[0]} and {codes[1]}",
         faults=1,
         rows_lost=0,
     )
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 def test_two_workers_on_two_dates_do_not_interfere(
+    engine: str,
     postgres_server: PostgresServer,
     luigid: Luigid,  # noqa: F811
     tmp_path: Path,
@@ -210,7 +230,7 @@ def test_two_workers_on_two_dates_do_not_interfere(
     reliability: Recorder,
 ) -> None:
     logs, codes, database, data_root = _run_two_workers(
-        luigid, postgres_server, tmp_path, raw_file, (DATE, OTHER_DATE)
+        engine, luigid, postgres_server, tmp_path, raw_file, (DATE, OTHER_DATE)
     )
     assert codes == [0, 0]
     for log, date in zip(logs, (DATE, OTHER_DATE)):
@@ -226,9 +246,9 @@ def test_two_workers_on_two_dates_do_not_interfere(
     assert len(loaded(postgres_server, database, DATE)) == 10
     reliability.record(
         "two_workers_two_dates",
-        "duckdb",
+        engine,
         "both dates complete, each task ran once per date; each date's outputs and "
-        "loaded rows equal a single worker's",
+        "loaded rows equal a single DuckDB worker's",
         faults=1,
         rows_lost=0,
     )
@@ -237,11 +257,6 @@ def test_two_workers_on_two_dates_do_not_interfere(
 # --------------------------------------------------------------------------------------
 # Secrets
 # --------------------------------------------------------------------------------------
-
-ENGINES = [
-    pytest.param("duckdb", marks=pytest.mark.duckdb, id="duckdb"),
-    pytest.param("spark", marks=pytest.mark.spark, id="spark"),
-]
 
 
 def luigid_views(server: Luigid, pg: PostgresServer) -> dict[str, str]:
@@ -295,9 +310,7 @@ def test_secrets_appear_nowhere(
     if engine == "spark":
         from test_s3 import s3a_conf
 
-        conf = {**SPARK_TEST_CONF, **s3a_conf(s3_server)}
-        extra += ["--etl-backend", "spark", "--spark-master", "local[2]",
-                  "--spark-conf", json.dumps(conf)]  # fmt: skip
+        extra += engine_args(engine, s3a_conf(s3_server))
     good_env = _clean_env(
         LUIGI_CONFIG_PATH=str(config), PGPASSWORD=postgres_server.password,
         **s3_server.environment(),
