@@ -125,19 +125,49 @@ class Backend(abc.ABC):
             When the engine fails because a Parquet file it reads is corrupt:
             the error names the file.
         """
-        staging = location.new_staging_uri()
+        return self.write_datasets([(table, location)])[location.dataset]
+
+    def write_datasets(
+        self,
+        outputs: Sequence[tuple[ir.Table, DatasetLocation]],
+        check: Callable[[dict[str, WriteResult]], None] | None = None,
+    ) -> dict[str, WriteResult]:
+        """Write several datasets, each atomically, none before all are written.
+
+        Every table is written into its own staging directory first; then
+        ``check`` (when given) sees what was staged, by dataset name, and may
+        raise to stop the commit; only then does each dataset move into place,
+        its ``_SUCCESS`` last. A failure before the commits leaves every dataset
+        as it was.
+
+        Raises
+        ------
+        DatasetError
+            When the engine fails because a Parquet file it reads is corrupt:
+            the error names the file.
+        """
+        staged: list[tuple[str, DatasetLocation]] = []
+        results: dict[str, WriteResult] = {}
         try:
-            try:
-                self._write_parquet(table, staging)
-            except Exception as e:
-                self._raise_if_an_input_is_corrupt(table, e)
-                raise
-            _crash_point_for_tests(location.dataset)
-            result = _describe(staging, location)
-            _storage.commit(staging, location, {"backend": self.name, "rows": result.rows})
+            for table, location in outputs:
+                staging = location.new_staging_uri()
+                staged.append((staging, location))
+                try:
+                    self._write_parquet(table, staging)
+                except Exception as e:
+                    self._raise_if_an_input_is_corrupt(table, e)
+                    raise
+                results[location.dataset] = _describe(staging, location)
+            if check is not None:
+                check(results)
+            for staging, location in staged:
+                _crash_point_for_tests(location.dataset)
+                rows = results[location.dataset].rows
+                _storage.commit(staging, location, {"backend": self.name, "rows": rows})
         finally:
-            _storage.remove_tree(staging, location.s3)
-        return result
+            for staging, location in staged:
+                _storage.remove_tree(staging, location.s3)
+        return results
 
     @property
     def _datasets_read(self) -> dict[str, DatasetLocation]:

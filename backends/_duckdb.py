@@ -25,7 +25,9 @@ from transforms.schema import RAW_FIELDS
 
 log = logging.getLogger(__name__)
 
-_BLOCK_BYTES = 16 << 20  # larger than any sane record; pyarrow needs a row to fit a block
+# Larger than any sane record: the longest line either reader takes (pyarrow needs
+# a row to fit a block; DuckDB's max_line_size); a longer one fails the run.
+_BLOCK_BYTES = 16 << 20
 
 
 class DuckDBBackend(Backend):
@@ -63,7 +65,12 @@ class DuckDBBackend(Backend):
         if temp_directory:
             config["temp_directory"] = temp_directory
         self.con = ibis.duckdb.connect(**config)
-        self._duckdb.execute("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
+        # Rows need no order: a dataset is a set. Without the order, DuckDB
+        # writes and scans in parallel without buffering to restore it.
+        self._duckdb.execute(
+            "SET TimeZone = 'UTC'; SET enable_progress_bar = false; "
+            "SET preserve_insertion_order = false"
+        )
         self.threads = threads
 
     @property
@@ -71,10 +78,46 @@ class DuckDBBackend(Backend):
         return self.con.con  # type: ignore[attr-defined]
 
     def _read_tsv(self, files: Sequence[RawFile]) -> ir.Table:
-        reader = pa.RecordBatchReader.from_batches(
-            RAW_RECORDS_SCHEMA, _tsv_batches(files, self.s3, use_threads=self.threads != 1)
+        """Local files whose lines are plain (LF only, no NUL: see
+        :attr:`RawFile.plain_lines`) are read by DuckDB's own CSV reader, as a view
+        that every use scans again; others (CR line ends, S3) are streamed
+        through pyarrow into a temporary table. DuckDB's reader is not used for
+        CR line ends: it loses the line after a bare CR."""
+        native = [f for f in files if f.plain_lines and not is_s3(f.path)]
+        streamed = [f for f in files if f not in native]
+        tables = [self._native_tsv(file) for file in native]
+        if streamed or not tables:
+            reader = pa.RecordBatchReader.from_batches(
+                RAW_RECORDS_SCHEMA, _tsv_batches(streamed, self.s3, self.threads != 1)
+            )
+            tables.append(self._load(reader))
+        return tables[0] if len(tables) == 1 else ibis.union(*tables)
+
+    def _native_tsv(self, file: RawFile) -> ir.Table:
+        """The raw records of one plain TSV file as a DuckDB view: each line one
+        VARCHAR (NUL, which plain files lack, as the delimiter; no quoting),
+        the first line (the header) skipped, empty lines (read as NULL) dropped,
+        then split on TAB."""
+        name = f"raw_records_{uuid.uuid4().hex[:8]}"
+        fields = ", ".join(f"fields[{i}] AS {_quote(n)}" for i, n in enumerate(RAW_FIELDS, 1))
+        self._duckdb.execute(
+            f"""
+            CREATE TEMP VIEW "{name}" AS
+            SELECT {_literal(file.path)} AS source_file,
+                   CAST(len(fields) AS INTEGER) AS field_count,
+                   {fields},
+                   CASE WHEN len(fields) <> {len(RAW_FIELDS)} THEN line END AS raw_line
+            FROM (
+                SELECT line, string_split(line, chr(9)) AS fields
+                FROM read_csv({_literal(file.path)}, columns = {{'line': 'VARCHAR'}},
+                              delim = chr(0), quote = '', escape = '', header = true,
+                              auto_detect = false, new_line = '\\n',
+                              max_line_size = {_BLOCK_BYTES}, buffer_size = {2 * _BLOCK_BYTES})
+                WHERE line IS NOT NULL
+            )
+            """
         )
-        return self._load(reader)
+        return self.con.table(name)
 
     def from_arrow(self, tables: Sequence[Any]) -> ir.Table:
         table = pa.concat_tables(tables) if tables else RAW_RECORDS_SCHEMA.empty_table()
@@ -122,15 +165,19 @@ class DuckDBBackend(Backend):
             f"CAST({_quote(name)} AS {DuckDBType.to_string(dtype)}) AS {_quote(name)}"
             for name, dtype in table.schema().items()
         )
-        target = os.path.join(staging_uri, "part-00000.parquet").replace("'", "''")
+        target = _literal(os.path.join(staging_uri, "part-00000.parquet"))
         self._duckdb.execute(
             f"COPY (SELECT {columns} FROM ({self.con.compile(table)})) "
-            f"TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
+            f"TO {target} (FORMAT parquet, COMPRESSION zstd)"
         )
 
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _tsv_batches(

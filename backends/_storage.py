@@ -11,6 +11,7 @@ being written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -98,6 +99,25 @@ class DatasetLocation:
         """A fresh, unique directory for an engine to write this dataset into."""
         token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         return f"{self.root}/ufo/_staging/{self.dataset}/date={self.date.isoformat()}/{token}"
+
+    def check_writable_root(self) -> None:
+        """Refuse a local ``data_root`` that cannot be a directory because a
+        file is in the way (the root or one of its parents). S3 has no such case.
+
+        Raises
+        ------
+        ConfigurationError
+            Naming the file in the way.
+        """
+        if "://" in self.root:
+            return
+        path = self.root
+        while not os.path.lexists(path) and os.path.dirname(path) != path:
+            path = os.path.dirname(path)
+        if not os.path.isdir(path):
+            raise ConfigurationError(
+                f"data_root {self.data_root!r} cannot be a directory: {path!r} is a file"
+            )
 
     def exists(self) -> bool:
         """True when the dataset is complete (``_SUCCESS`` exists)."""
@@ -214,7 +234,10 @@ def commit(
         if fs.get_file_info(marker).type != pafs.FileType.NotFound:
             fs.delete_file(marker)
         if fs.get_file_info(final).type != pafs.FileType.NotFound:
-            fs.delete_dir(final)
+            # Listed, then gone when deleted: S3 servers list "directories" that
+            # only a killed writer's leftover key implied. Gone is the goal.
+            with contextlib.suppress(FileNotFoundError):
+                fs.delete_dir(final)
         for part in parts:
             fs.copy_file(part.path, f"{final}/{part.base_name}")
     else:

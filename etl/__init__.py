@@ -8,6 +8,7 @@ from backends.errors import (
     ReconciliationError,
     UfoEtlError,
 )
+from etl import _logging
 from etl.config import duckdb, etl, postgres, s3, spark
 from etl.load import DatabaseError, TopStatesToDatabase
 from etl.report import UFOReport
@@ -21,6 +22,8 @@ from etl.tasks import (
     Top10States,
     UFOPipeline,
 )
+
+_logging.install()
 
 __all__ = [
     "DATASET_TASKS",

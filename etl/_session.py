@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import logging
 from typing import Any
 
 import backends
-from backends import Backend, S3Settings
+from backends import Backend, DatasetLocation, S3Settings
 from etl.config import duckdb, etl, s3, spark
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,17 @@ def backend_options(name: str) -> dict[str, Any]:
         "app_name": settings_spark.app_name,
         "conf": dict(settings_spark.conf),
     }
+
+
+def check_settings() -> None:
+    """Read ``[etl]`` and the chosen engine's section, so that a bad value fails
+    when a task is created (on the command line, before scheduling) with a
+    :class:`~backends.errors.ConfigurationError` naming it."""
+    settings = etl()
+    backend_options(settings.backend)
+    # data_root is checked as every dataset location checks it.
+    location = DatasetLocation(settings.data_root, "sightings", dt.date(2000, 1, 1))
+    location.check_writable_root()
 
 
 def _show_pipeline_logs() -> None:

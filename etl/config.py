@@ -13,12 +13,13 @@ import luigi
 
 from backends import BACKENDS
 from backends._rawfiles import RAW_FORMATS
+from etl._parameters import ChoiceParameter, DictParameter, IntParameter
 
 
 class etl(luigi.Config):  # noqa: N801 - the class name is the luigi.cfg section
     """Where the pipeline reads, where it writes, and which engine runs it."""
 
-    backend = luigi.ChoiceParameter(
+    backend = ChoiceParameter(
         choices=BACKENDS,
         default="duckdb",
         description="Engine that runs the transforms: duckdb (embedded) or spark.",
@@ -27,7 +28,7 @@ class etl(luigi.Config):  # noqa: N801 - the class name is the luigi.cfg section
         default="data/raw/ufo_sample.tsv",
         description="Raw report files: a file, a directory (its *.tsv or *.csv files) or a glob.",
     )
-    raw_format = luigi.ChoiceParameter(
+    raw_format = ChoiceParameter(
         choices=RAW_FORMATS,
         default="tsv",
         description="tsv: one record per line, TAB-separated, quotes literal; csv: RFC 4180.",
@@ -42,7 +43,7 @@ class etl(luigi.Config):  # noqa: N801 - the class name is the luigi.cfg section
 class duckdb(luigi.Config):  # noqa: N801
     """DuckDB resources (``backend = duckdb``)."""
 
-    threads = luigi.IntParameter(default=0, description="Worker threads; 0 uses every core.")
+    threads = IntParameter(default=0, description="Worker threads; 0 uses every core.")
     memory_limit = luigi.Parameter(
         default="",
         description="Memory cap such as 2GB, beyond which DuckDB spills; empty: DuckDB's default.",
@@ -61,7 +62,7 @@ class spark(luigi.Config):  # noqa: N801
         description="Spark master URL: local[N] or spark://host:7077.",
     )
     app_name = luigi.Parameter(default="ufo-etl", description="Spark application name.")
-    conf: Any = luigi.DictParameter(
+    conf: Any = DictParameter(
         default={},
         description='Extra Spark settings as JSON, e.g. {"spark.executor.memory": "2g"}.',
     )
@@ -71,7 +72,7 @@ class postgres(luigi.Config):  # noqa: N801
     """PostgreSQL for the load of top10_states; empty values fall back to PG* variables."""
 
     host = luigi.Parameter(default="", description="Server host (PGHOST).")
-    port = luigi.IntParameter(default=0, description="Server port (PGPORT); 0 for 5432.")
+    port = IntParameter(default=0, description="Server port (PGPORT); 0 for 5432.")
     database = luigi.Parameter(default="", description="Database name (PGDATABASE).")
     user = luigi.Parameter(default="", description="User (PGUSER).")
     password = luigi.Parameter(

@@ -22,9 +22,10 @@ import ibis.expr.types as ir
 import luigi
 
 import transforms
-from backends import DatasetLocation, ReconciliationError
+from backends import DatasetLocation, ReconciliationError, WriteResult
 from etl import metrics
-from etl._session import current_backend, s3_settings
+from etl._parameters import DateParameter
+from etl._session import check_settings, current_backend, s3_settings
 from etl.config import etl
 from etl.metrics import RunRecord, RunStats
 from etl.targets import DatasetTarget
@@ -35,10 +36,14 @@ log = logging.getLogger(__name__)
 class UFOTask(luigi.Task):
     """A task that writes datasets for one run date."""
 
-    date = luigi.DateParameter(
+    date = DateParameter(
         default=dt.date.today(),
         description="Run date: every output lives under date=YYYY-MM-DD.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        check_settings()
 
     def dataset(self, name: str) -> DatasetTarget:
         """The target of dataset ``name`` for this run date."""
@@ -81,49 +86,44 @@ class ReadUFOs(UFOTask):
         self.progress(0, f"inspecting {settings.raw_path}")
         raw = backend.read_raw(settings.raw_path, settings.raw_format)
         self.stats.rows_read = raw.expected_records
-        self.progress(10, f"classifying {raw.expected_records} records of {len(raw.files)} file(s)")
-        with backend.watch_progress(lambda done, msg: self.progress(10 + 30 * done, msg)):
-            classified = backend.materialize(transforms.classify(raw.records))
-            by_reason = {
-                row["reason"]: row["records"]
-                for row in backend.to_rows(transforms.reason_counts(classified))
-            }
-        reconcile(raw.expected_records, by_reason)
+        self.progress(10, f"cleaning {raw.expected_records} records of {len(raw.files)} file(s)")
+        classified = transforms.classify(raw.records)
+        outputs = self.output()
+
+        def check(staged: dict[str, WriteResult]) -> None:
+            # Before anything is committed: every raw record is written once.
+            reconcile_written(
+                raw.expected_records, staged["sightings"].rows, staged["rejects"].rows
+            )
+
+        with backend.watch_progress(lambda done, message: self.progress(10 + 80 * done, message)):
+            written = backend.write_datasets(
+                [
+                    (transforms.sightings(classified), outputs["sightings"].location),
+                    (transforms.rejects(classified), outputs["rejects"].location),
+                ],
+                check=check,
+            )
+        self.stats.writes.extend(written.values())
+        rejects = backend.read_dataset(outputs["rejects"].location)
+        by_reason = {
+            row["reason"]: row["records"]
+            for row in backend.to_rows(transforms.reason_counts(rejects))
+        }
         self.stats.rejects_by_reason = {
             reason: by_reason.get(reason, 0) for reason in transforms.REJECT_REASONS
         }
+        self.progress(
+            100, f"wrote {written['sightings'].rows} sightings, {written['rejects'].rows} rejects"
+        )
         log.info(
             "raw records %d (%d file(s), %d empty line(s) skipped): sightings %d, rejects %s",
             raw.expected_records,
             len(raw.files),
             raw.empty_lines,
-            by_reason.get(None, 0),
-            {reason: by_reason.get(reason, 0) for reason in transforms.REJECT_REASONS},
+            written["sightings"].rows,
+            self.stats.rejects_by_reason,
         )
-        outputs = self.output()
-        written = {}
-        for step, (name, table) in enumerate(
-            (
-                ("sightings", transforms.sightings(classified)),
-                ("rejects", transforms.rejects(classified)),
-            )
-        ):
-            start = 40 + 30 * step
-            self.progress(start, f"writing {name}")
-
-            def report(done: float, message: str, start: float = start) -> None:
-                self.progress(start + 30 * done, message)
-
-            with backend.watch_progress(report):
-                result = backend.write_dataset(table, outputs[name].location)
-            self.stats.writes.append(result)
-            written[name] = result.rows
-        self.progress(100, f"wrote {written['sightings']} sightings, {written['rejects']} rejects")
-        if written["sightings"] + written["rejects"] != raw.expected_records:
-            raise ReconciliationError(
-                f"wrote {written['sightings']} sightings + {written['rejects']} rejects "
-                f"for {raw.expected_records} raw records"
-            )
 
 
 _started_at: dict[str, dt.datetime] = {}
@@ -156,8 +156,20 @@ def _record_run(task: UFOTask, status: str, error: BaseException | None) -> None
 
         if postgres_configured():
             metrics.record_in_postgres(record)
-    except Exception:
-        log.warning("could not record the run metrics of %s", task.task_id, exc_info=True)
+    except Exception as e:
+        log.warning(
+            "could not record the run metrics of %s: %s: %s", task.task_id, type(e).__name__, e
+        )
+        log.debug("the traceback of the run metrics' failure", exc_info=True)
+
+
+def reconcile_written(expected_records: int, sightings: int, rejects: int) -> None:
+    """Raise unless the rows written are the raw records, each once."""
+    if sightings + rejects != expected_records:
+        raise ReconciliationError(
+            f"raw records ({expected_records}) != sightings ({sightings}) + "
+            f"rejects ({rejects}) written"
+        )
 
 
 def reconcile(expected_records: int, records_by_reason: dict[str | None, int]) -> None:
@@ -238,7 +250,11 @@ class UFOPipeline(luigi.WrapperTask):
     """Every dataset of the run date, its report, and the load of ``top10_states``
     into PostgreSQL when ``[postgres] host`` or ``PGHOST`` is set."""
 
-    date = luigi.DateParameter(default=dt.date.today(), description="Run date.")
+    date = DateParameter(default=dt.date.today(), description="Run date.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        check_settings()
 
     def requires(self) -> list[Any]:
         tasks: list[Any] = [

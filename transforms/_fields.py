@@ -23,26 +23,39 @@ DATE_TIME_PATTERN = rf"^{_DATE}(?: +([0-9]{{1,2}}):([0-9]{{2}})(?::([0-9]{{2}}))
 POSTED_PATTERN = rf"^{_DATE}$"
 
 
-def _group_int(text: ir.StringValue, pattern: str, group: int) -> ir.IntegerValue:
-    """Capture ``group`` of ``pattern`` as an int32, null when absent or unmatched."""
-    return text.re_extract(pattern, group).try_cast("int32")
+def date_pieces(text: ir.StringValue, prefix: str, with_time: bool) -> dict[str, ir.Value]:
+    """Columns ``<prefix>_matches`` (whether ``text`` is a date, with a time of day
+    when ``with_time``) and ``<prefix>_pieces``, the pieces :func:`date_parts` reads.
 
-
-def date_parts(text: ir.StringValue, prefix: str, with_time: bool) -> dict[str, ir.Value]:
-    """Columns ``<prefix>_month``, ``_day``, ``_year`` (as written), ``_year_digits``
-    (its length) and ``_matches``; with ``with_time`` also ``_hour``, ``_minute``,
-    ``_second`` (0 when absent)."""
+    One regex search decides; the parts are then the pieces of ``text`` split on
+    ``/`` after spaces and ``:`` became ``/`` (one replace), rather than one regex
+    extraction per part. The padding with ``/`` makes every piece asked for exist,
+    as the empty string when a time part is absent.
+    """
     pattern = DATE_TIME_PATTERN if with_time else POSTED_PATTERN
+    padded = text.re_replace(" +|:", "/") + "//////" if with_time else text + "///"
+    return {f"{prefix}_matches": text.re_search(pattern), f"{prefix}_pieces": padded.split("/")}
+
+
+def date_parts(
+    matches: ir.BooleanValue, pieces: ir.ArrayValue, prefix: str, with_time: bool
+) -> dict[str, ir.Value]:
+    """Columns ``<prefix>_month``, ``_day``, ``_year`` (as written), ``_year_digits``
+    (its length); with ``with_time`` also ``_hour``, ``_minute``, ``_second`` (0
+    when absent). All null when the text is not a date."""
+
+    def piece(index: int) -> ir.StringValue:
+        return ibis.ifelse(matches, pieces[index], ibis.null("string"))
+
     parts: dict[str, ir.Value] = {
-        f"{prefix}_matches": text.re_search(pattern),
-        f"{prefix}_month": _group_int(text, pattern, 1),
-        f"{prefix}_day": _group_int(text, pattern, 2),
-        f"{prefix}_year": _group_int(text, pattern, 3),
-        f"{prefix}_year_digits": text.re_extract(pattern, 3).length(),
+        f"{prefix}_month": piece(0).try_cast("int32"),
+        f"{prefix}_day": piece(1).try_cast("int32"),
+        f"{prefix}_year": piece(2).try_cast("int32"),
+        f"{prefix}_year_digits": piece(2).length(),
     }
     if with_time:
-        for group, unit in enumerate(("hour", "minute", "second"), start=4):
-            parts[f"{prefix}_{unit}"] = _group_int(text, pattern, group).fill_null(0)
+        for index, unit in enumerate(("hour", "minute", "second"), start=3):
+            parts[f"{prefix}_{unit}"] = piece(index).try_cast("int32").fill_null(0)
     return parts
 
 
@@ -152,26 +165,47 @@ CLOCK_PATTERN = r"^([0-9]*):([0-5][0-9])$"
 UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-def duration_parts(text: ir.StringValue) -> dict[str, ir.Value]:
+def duration_groups(text: ir.StringValue) -> dict[str, ir.Value]:
+    """Columns ``_du_quantity``, ``_du_range_end`` and ``_du_unit``: the groups of
+    :data:`DURATION_PATTERN` in trimmed, lower-cased duration text, as text (empty
+    or null when absent), each extracted once."""
+    return {
+        "_du_quantity": text.re_extract(DURATION_PATTERN, 1),
+        "_du_range_end": text.re_extract(DURATION_PATTERN, 2),
+        "_du_unit": text.re_extract(DURATION_PATTERN, 3),
+    }
+
+
+def duration_parts(
+    text: ir.StringValue,
+    quantity: ir.StringValue,
+    range_end: ir.StringValue,
+    unit: ir.StringValue,
+) -> dict[str, ir.Value]:
     """Columns ``_quantity``, ``_range_end``, ``_unit_seconds``, ``_clock_minutes``
-    and ``_clock_seconds`` from trimmed, lower-cased duration text."""
-    quantity = text.re_extract(DURATION_PATTERN, 1)
+    and ``_clock_seconds`` from the duration text and its :func:`duration_groups`.
+
+    The unit, which the pattern requires, is empty or null exactly when the
+    pattern does not match; the clock pattern is tried only there.
+    """
+    no_unit = unit.isnull() | (unit == "")
+    clock_seconds = ibis.ifelse(
+        no_unit, text.re_extract(CLOCK_PATTERN, 2), ibis.null("string")
+    ).try_cast("float64")
     return {
         "_quantity": ibis.ifelse(
-            text.re_search(DURATION_PATTERN),
-            quantity.cases(*NUMBER_WORDS.items(), else_=quantity.try_cast("float64")),
+            no_unit,
             ibis.null("float64"),
+            quantity.cases(*NUMBER_WORDS.items(), else_=quantity.try_cast("float64")),
         ),
-        "_range_end": text.re_extract(DURATION_PATTERN, 2).try_cast("float64"),
-        "_unit_seconds": text.re_extract(DURATION_PATTERN, 3)
-        .substr(0, 1)
-        .cases(*UNIT_SECONDS.items(), else_=ibis.null("float64")),
+        "_range_end": ibis.ifelse(no_unit, ibis.null("string"), range_end).try_cast("float64"),
+        "_unit_seconds": unit.substr(0, 1).cases(*UNIT_SECONDS.items(), else_=ibis.null("float64")),
         "_clock_minutes": ibis.ifelse(
-            text.re_search(CLOCK_PATTERN),
+            clock_seconds.notnull(),
             text.re_extract(CLOCK_PATTERN, 1).try_cast("float64").fill_null(0.0),
             ibis.null("float64"),
         ),
-        "_clock_seconds": text.re_extract(CLOCK_PATTERN, 2).try_cast("float64"),
+        "_clock_seconds": clock_seconds,
     }
 
 
@@ -203,9 +237,11 @@ _ENTITIES = (
 def summary(summary_text: ir.StringValue) -> ir.StringValue:
     """Trimmed summary with ``&quot; &amp; &#39; &#44; &lt; &gt;`` decoded once."""
     text = trim(summary_text)
+    decoded = text
     for pattern, replacement in _ENTITIES:
-        text = text.re_replace(pattern, replacement)
-    return text
+        decoded = decoded.re_replace(pattern, replacement)
+    # Most summaries hold no entity: decode only those with an `&`.
+    return ibis.ifelse(text.contains("&"), decoded, text)
 
 
 def city(city_text: ir.StringValue) -> ir.StringValue:

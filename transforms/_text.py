@@ -18,19 +18,41 @@ _WS = r"[ \t\n\r\x0b\x0c]"
 _TRIM_PATTERN = rf"^{_WS}+|{_WS}+$"
 
 
+def _is_ascii_space(code: ir.IntegerValue) -> ir.BooleanValue:
+    return (code == 32) | code.between(9, 13)
+
+
 def trim(value: ir.StringValue) -> ir.StringValue:
-    """Remove ASCII whitespace (space, TAB, LF, CR, VT, FF) from both ends."""
-    return value.re_replace(_TRIM_PATTERN, "")
+    """Remove ASCII whitespace (space, TAB, LF, CR, VT, FF) from both ends.
+
+    The regular expression runs only on the values that start or end with
+    whitespace: most do not, and a comparison of two character codes is far
+    cheaper than a regex replace on every engine.
+    """
+    padded = _is_ascii_space(value.ascii_str()) | _is_ascii_space(value.right(1).ascii_str())
+    return ibis.ifelse(padded, value.re_replace(_TRIM_PATTERN, ""), value)
+
+
+# Anything outside ASCII: there, upper()/lower() would change more than a-z.
+_NON_ASCII = r"[^\x00-\x7f]"
 
 
 def ascii_upper(value: ir.StringValue) -> ir.StringValue:
     """Upper-case the ASCII letters ``a-z`` only."""
-    return value.translate(string.ascii_lowercase, string.ascii_uppercase)
+    return ibis.ifelse(
+        value.re_search(_NON_ASCII),
+        value.translate(string.ascii_lowercase, string.ascii_uppercase),
+        value.upper(),
+    )
 
 
 def ascii_lower(value: ir.StringValue) -> ir.StringValue:
     """Lower-case the ASCII letters ``A-Z`` only."""
-    return value.translate(string.ascii_uppercase, string.ascii_lowercase)
+    return ibis.ifelse(
+        value.re_search(_NON_ASCII),
+        value.translate(string.ascii_uppercase, string.ascii_lowercase),
+        value.lower(),
+    )
 
 
 def blank_to_null(value: ir.StringValue) -> ir.StringValue:

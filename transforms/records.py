@@ -57,21 +57,49 @@ def classify(raw_records: ir.Table) -> ir.Table:
     """
     fields = [raw_records[name] for name in RAW_FIELDS]
     well_formed = raw_records.field_count == 7
-    is_header = well_formed & functools.reduce(
+    exact_header = functools.reduce(
         operator.and_,
         [ascii_lower(trim(field)) == name.lower() for field, name in zip(fields, HEADER)],
     )
-    candidate = well_formed & ~is_header
-    copy_number = ibis.row_number().over(
-        group_by=[candidate, *fields], order_by=raw_records.source_file
+    # A header's first field holds " / " ("Date / Time"): the exact test, 14 string
+    # operations, runs only on the records that pass this cheap one.
+    maybe_header = well_formed & raw_records.date_time.contains(" / ")
+    staged = raw_records.mutate(
+        _header=ibis.ifelse(maybe_header, exact_header, False),
+        # Equal records have equal fields, so equal hashes of the fields joined by
+        # TAB; only the records whose hash repeats can be duplicates. (Unequal
+        # records may share a hash: the exact comparison below tells them apart.)
+        _hash=ibis.literal("\t").join([f.fill_null("") for f in fields]).hash(),
+    ).view()
+    candidate = (staged.field_count == 7) & ~staged._header
+    candidates = staged.filter(candidate)
+    repeated = (
+        candidates.group_by("_hash")
+        .aggregate(_copies=candidates.count())
+        .filter(lambda t: t._copies > 1)
+        .select("_hash")
     )
+    # The copies of one record, numbered in the order of their source files; the
+    # window runs over the suspects only, not over every record.
+    suspects = staged.semi_join(repeated, "_hash")
+    suspects = suspects.mutate(
+        _copy=ibis.row_number().over(
+            group_by=[
+                (suspects.field_count == 7) & ~suspects._header,
+                *[suspects[name] for name in RAW_FIELDS],
+            ],
+            order_by=suspects.source_file,
+        )
+    )
+    others = staged.anti_join(repeated, "_hash").mutate(_copy=ibis.literal(0, "int64"))
+    numbered = ibis.union(suspects, others)
     reason = ibis.cases(
-        (~well_formed, MALFORMED),
-        (is_header, HEADER_ROW),
-        (copy_number > 0, DUPLICATE),
+        (numbered.field_count != 7, MALFORMED),
+        (numbered._header, HEADER_ROW),
+        (numbered._copy > 0, DUPLICATE),
         else_=ibis.null("string"),
     )
-    return raw_records.mutate(reason=reason)
+    return numbered.mutate(reason=reason).drop("_header", "_hash", "_copy")
 
 
 def sightings(classified: ir.Table) -> ir.Table:
@@ -101,25 +129,36 @@ def sightings(classified: ir.Table) -> ir.Table:
         shape=blank_to_null(ascii_lower(trim(kept.shape))),
         summary=_fields.summary(kept.summary),
     ).view()
-    # Stage 2: what the patterns extract.
-    parts = text.mutate(
-        **_fields.date_parts(text._date_time, "_dt", with_time=True),
-        **_fields.date_parts(text._posted, "_po", with_time=False),
-        **_fields.duration_parts(text._duration),
+    # Stage 2: what the patterns match, each pattern run once.
+    matched = text.mutate(
+        **_fields.date_pieces(text._date_time, "_dt", with_time=True),
+        **_fields.date_pieces(text._posted, "_po", with_time=False),
+        **_fields.duration_groups(text._duration),
         state=_fields.known_state(text._state),
     ).view()
-    # Stage 3: posted, which the two-digit years of sighted_at depend on.
+    # Stage 3: the numbers in what matched.
+    parts = matched.mutate(
+        **_fields.date_parts(matched._dt_matches, matched._dt_pieces, "_dt", with_time=True),
+        **_fields.date_parts(matched._po_matches, matched._po_pieces, "_po", with_time=False),
+        **_fields.duration_parts(
+            matched._duration, matched._du_quantity, matched._du_range_end, matched._du_unit
+        ),
+    ).view()
+    # Stage 4: posted, which the two-digit years of sighted_at depend on.
     posted_year = ibis.ifelse(
         parts._po_year_digits == 2,
         _fields.two_digit_year_default(parts._po_year),
         parts._po_year,
     )
-    posted_iso = _fields.iso_date_text(posted_year, parts._po_month, parts._po_day)
     posted_valid = parts._po_matches & _fields.is_real_date(
         posted_year, parts._po_month, parts._po_day
     )
     dated = parts.mutate(
-        posted=ibis.ifelse(posted_valid, posted_iso, ibis.null("string")).cast("date"),
+        posted=ibis.ifelse(
+            posted_valid,
+            ibis.date(posted_year, parts._po_month, parts._po_day),
+            ibis.null("date"),
+        ),
         country=_fields.country(parts.state),
         duration_seconds=_fields.duration_seconds(
             parts._quantity,
@@ -129,23 +168,26 @@ def sightings(classified: ir.Table) -> ir.Table:
             parts._clock_seconds,
         ),
     ).view()
-    # Stage 4: sighted_at.
+    # Stage 5: the year of sighted_at, computed once (it is used ten times below).
     posted_year_known = dated.posted.year().cast("int32")
     two_digit = ibis.ifelse(
         dated.posted.isnull(),
         _fields.two_digit_year_default(dated._dt_year),
         _fields.two_digit_year_before(dated._dt_year, posted_year_known),
     )
-    year = ibis.ifelse(dated._dt_year_digits == 2, two_digit, dated._dt_year)
+    dated = dated.mutate(
+        _year=ibis.ifelse(dated._dt_year_digits == 2, two_digit, dated._dt_year)
+    ).view()
+    # Stage 6: sighted_at.
     moment_valid = (
         dated._dt_matches
-        & _fields.is_real_date(year, dated._dt_month, dated._dt_day)
+        & _fields.is_real_date(dated._year, dated._dt_month, dated._dt_day)
         & (dated._dt_hour <= 23)
         & (dated._dt_minute <= 59)
         & (dated._dt_second <= 59)
     )
     moment_iso = (
-        _fields.iso_date_text(year, dated._dt_month, dated._dt_day)
+        _fields.iso_date_text(dated._year, dated._dt_month, dated._dt_day)
         + " "
         + _fields.clock_text(dated._dt_hour, dated._dt_minute, dated._dt_second)
     )
