@@ -168,12 +168,13 @@ class SparkBackend(Backend):
             lines = lines.unionByName(
                 self.session.createDataFrame(copies, "value string, source_file string")
             )
-        fields = F.split(F.col("value"), "\t", -1)
-        field_count = F.size(fields)
-        records = lines.select(
+        # Split once: the fields array is a column of its own that each field reads.
+        split = lines.select("source_file", "value", F.split("value", "\t", -1).alias("fields"))
+        field_count = F.size("fields")
+        records = split.select(
             F.col("source_file"),
             field_count.cast("int").alias("field_count"),
-            *[F.get(fields, i).alias(name) for i, name in enumerate(RAW_FIELDS)],
+            *[F.get("fields", i).alias(name) for i, name in enumerate(RAW_FIELDS)],
             F.when(field_count != len(RAW_FIELDS), F.col("value")).alias("raw_line"),
         )
         return self._view(records)

@@ -14,8 +14,9 @@ import ibis.expr.types as ir
 
 # Space, TAB, LF, CR, VT, FF: the contract's "ASCII whitespace". RE2 (DuckDB) and
 # java.util.regex (Spark) read these escapes identically; `\s` they do not.
-_WS = r"[ \t\n\r\x0b\x0c]"
-_TRIM_PATTERN = rf"^{_WS}+|{_WS}+$"
+ASCII_SPACE = r"[ \t\n\r\x0b\x0c]"
+# `\z`, not `$`: in Java `$` also matches before a final U+0085 or U+2028.
+_TRIM_PATTERN = rf"^{ASCII_SPACE}+|{ASCII_SPACE}+\z"
 
 
 def _is_ascii_space(code: ir.IntegerValue) -> ir.BooleanValue:

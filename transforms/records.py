@@ -9,7 +9,7 @@ import ibis
 import ibis.expr.types as ir
 
 from transforms import _fields
-from transforms._text import ascii_lower, blank_to_null, trim
+from transforms._text import ASCII_SPACE, ascii_lower, blank_to_null, trim
 from transforms.schema import (
     DUPLICATE,
     HEADER,
@@ -20,7 +20,67 @@ from transforms.schema import (
 )
 
 
-def classify(raw_records: ir.Table) -> ir.Table:
+def _header_field_pattern(name: str) -> str:
+    r"""A regex for ``name`` with ASCII whitespace around it and its ASCII letters
+    in either case: what trimming and ASCII-lower-casing a field and comparing it
+    with the lower-cased name decides, as one small expression (Spark copies the
+    classification into the filters it pushes down; 14 string functions per
+    field made its generated code too large to compile).
+
+    >>> print(_header_field_pattern("City"))
+    ^[ \t\n\r\x0b\x0c]*[Cc][Ii][Tt][Yy][ \t\n\r\x0b\x0c]*\z
+    """
+    # The names hold letters, spaces and "/" only: no regex syntax to escape.
+    letters = "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in name)
+    return f"^{ASCII_SPACE}*{letters}{ASCII_SPACE}*\\z"
+
+
+def _with_header_and_hash(raw_records: ir.Table) -> ir.Table:
+    """``raw_records`` plus ``_header`` (the record is a header row) and
+    ``record_hash`` (of its seven fields)."""
+    fields = [raw_records[name] for name in RAW_FIELDS]
+    well_formed = raw_records.field_count == 7
+    exact_header = functools.reduce(
+        operator.and_,
+        [field.re_search(_header_field_pattern(name)) for field, name in zip(fields, HEADER)],
+    )
+    # A header's first field holds " / " ("Date / Time"): the exact test runs only
+    # on the records that pass this cheap one.
+    maybe_header = well_formed & raw_records.date_time.contains(" / ")
+    return raw_records.mutate(
+        _header=ibis.ifelse(maybe_header, exact_header, False),
+        # Equal records have equal fields, so equal hashes of the fields joined by
+        # TAB. (Unequal records may share a hash: classify compares them exactly.)
+        record_hash=ibis.literal("\t").join([f.fill_null("") for f in fields]).hash(),
+    ).view()
+
+
+def repeated_hashes(raw_records: ir.Table) -> ir.Table:
+    """The hashes that more than one well-formed, non-header record has: only
+    records with one of them can be duplicates.
+
+    Parameters
+    ----------
+    raw_records
+        As for :func:`classify`.
+
+    Returns
+    -------
+    ir.Table
+        ``record_hash`` (int64). Grain: one row per repeated hash; a few rows
+        where raw records repeat little.
+    """
+    staged = _with_header_and_hash(raw_records)
+    candidates = staged.filter((staged.field_count == 7) & ~staged._header)
+    return (
+        candidates.group_by("record_hash")
+        .aggregate(_copies=candidates.count())
+        .filter(lambda t: t._copies > 1)
+        .select("record_hash")
+    )
+
+
+def classify(raw_records: ir.Table, repeated: ir.Table | None = None) -> ir.Table:
     """Give every raw record the reason it is rejected, or null when it is a sighting.
 
     The first rule that applies wins: ``malformed`` (not exactly 7 fields),
@@ -35,6 +95,9 @@ def classify(raw_records: ir.Table) -> ir.Table:
         Input columns: ``source_file``, ``field_count``, the seven raw fields
         (``date_time`` ... ``posted``, strings, null when missing) and
         ``raw_line``. Grain: one row per raw data record.
+    repeated
+        :func:`repeated_hashes` of ``raw_records``, computed once by the caller
+        when the result is used more than once; None computes it here.
 
     Returns
     -------
@@ -55,33 +118,12 @@ def classify(raw_records: ir.Table) -> ir.Table:
     >>> sorted(classify(raw).reason.to_pyarrow().to_pylist(), key=str)
     [None, 'duplicate']
     """
-    fields = [raw_records[name] for name in RAW_FIELDS]
-    well_formed = raw_records.field_count == 7
-    exact_header = functools.reduce(
-        operator.and_,
-        [ascii_lower(trim(field)) == name.lower() for field, name in zip(fields, HEADER)],
-    )
-    # A header's first field holds " / " ("Date / Time"): the exact test, 14 string
-    # operations, runs only on the records that pass this cheap one.
-    maybe_header = well_formed & raw_records.date_time.contains(" / ")
-    staged = raw_records.mutate(
-        _header=ibis.ifelse(maybe_header, exact_header, False),
-        # Equal records have equal fields, so equal hashes of the fields joined by
-        # TAB; only the records whose hash repeats can be duplicates. (Unequal
-        # records may share a hash: the exact comparison below tells them apart.)
-        _hash=ibis.literal("\t").join([f.fill_null("") for f in fields]).hash(),
-    ).view()
-    candidate = (staged.field_count == 7) & ~staged._header
-    candidates = staged.filter(candidate)
-    repeated = (
-        candidates.group_by("_hash")
-        .aggregate(_copies=candidates.count())
-        .filter(lambda t: t._copies > 1)
-        .select("_hash")
-    )
+    if repeated is None:
+        repeated = repeated_hashes(raw_records)
+    staged = _with_header_and_hash(raw_records)
     # The copies of one record, numbered in the order of their source files; the
     # window runs over the suspects only, not over every record.
-    suspects = staged.semi_join(repeated, "_hash")
+    suspects = staged.semi_join(repeated, "record_hash")
     suspects = suspects.mutate(
         _copy=ibis.row_number().over(
             group_by=[
@@ -91,7 +133,7 @@ def classify(raw_records: ir.Table) -> ir.Table:
             order_by=suspects.source_file,
         )
     )
-    others = staged.anti_join(repeated, "_hash").mutate(_copy=ibis.literal(0, "int64"))
+    others = staged.anti_join(repeated, "record_hash").mutate(_copy=ibis.literal(0, "int64"))
     numbered = ibis.union(suspects, others)
     reason = ibis.cases(
         (numbered.field_count != 7, MALFORMED),
@@ -99,7 +141,7 @@ def classify(raw_records: ir.Table) -> ir.Table:
         (numbered._copy > 0, DUPLICATE),
         else_=ibis.null("string"),
     )
-    return numbered.mutate(reason=reason).drop("_header", "_hash", "_copy")
+    return numbered.mutate(reason=reason).drop("_header", "record_hash", "_copy")
 
 
 def sightings(classified: ir.Table) -> ir.Table:
