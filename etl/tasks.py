@@ -87,8 +87,8 @@ class ReadUFOs(UFOTask):
         raw = backend.read_raw(settings.raw_path, settings.raw_format)
         self.stats.rows_read = raw.expected_records
         self.progress(10, f"cleaning {raw.expected_records} records of {len(raw.files)} file(s)")
-        # Small (the hashes of repeated records), read by both outputs: computed once.
-        repeated = backend.materialize(transforms.repeated_hashes(raw.records))
+        # Small (the records that may be duplicates), read by both outputs: once.
+        repeated = backend.materialize(transforms.repeated_records(raw.records))
         classified = transforms.classify(raw.records, repeated)
         outputs = self.output()
 

@@ -36,7 +36,7 @@ def _header_field_pattern(name: str) -> str:
 
 
 def _with_header_and_hash(raw_records: ir.Table) -> ir.Table:
-    """``raw_records`` plus ``_header`` (the record is a header row) and
+    """``raw_records`` plus ``is_header`` (the record is a header row) and
     ``record_hash`` (of its seven fields)."""
     fields = [raw_records[name] for name in RAW_FIELDS]
     well_formed = raw_records.field_count == 7
@@ -48,16 +48,19 @@ def _with_header_and_hash(raw_records: ir.Table) -> ir.Table:
     # on the records that pass this cheap one.
     maybe_header = well_formed & raw_records.date_time.contains(" / ")
     return raw_records.mutate(
-        _header=ibis.ifelse(maybe_header, exact_header, False),
+        is_header=ibis.ifelse(maybe_header, exact_header, False),
         # Equal records have equal fields, so equal hashes of the fields joined by
         # TAB. (Unequal records may share a hash: classify compares them exactly.)
         record_hash=ibis.literal("\t").join([f.fill_null("") for f in fields]).hash(),
     ).view()
 
 
-def repeated_hashes(raw_records: ir.Table) -> ir.Table:
-    """The hashes that more than one well-formed, non-header record has: only
-    records with one of them can be duplicates.
+def repeated_records(raw_records: ir.Table) -> ir.Table:
+    """The records that may be duplicates, each numbered among its exact copies.
+
+    A record may be a duplicate when the hash of its fields is that of more
+    than one well-formed, non-header record; the copies of one record are
+    numbered in the order of their source files.
 
     Parameters
     ----------
@@ -67,16 +70,30 @@ def repeated_hashes(raw_records: ir.Table) -> ir.Table:
     Returns
     -------
     ir.Table
-        ``record_hash`` (int64). Grain: one row per repeated hash; a few rows
-        where raw records repeat little.
+        The columns of ``raw_records`` plus ``is_header`` (boolean),
+        ``record_hash`` (int64) and ``copy_number`` (int64, 0 for the first copy).
+        Grain: one row per raw record whose hash repeats; few rows where
+        records repeat little, so that a caller can compute it once for both
+        outputs of :func:`classify`.
     """
     staged = _with_header_and_hash(raw_records)
-    candidates = staged.filter((staged.field_count == 7) & ~staged._header)
-    return (
+    candidates = staged.filter((staged.field_count == 7) & ~staged.is_header)
+    hashes = (
         candidates.group_by("record_hash")
-        .aggregate(_copies=candidates.count())
-        .filter(lambda t: t._copies > 1)
-        .select("record_hash")
+        .aggregate(copies=candidates.count())
+        .filter(lambda t: t.copies > 1)
+    )
+    # A membership test, not a semi join: the engine then builds its hash table
+    # from the few repeated hashes, never from the records.
+    suspects = staged.filter(staged.record_hash.isin(hashes.record_hash))
+    return suspects.mutate(
+        copy_number=ibis.row_number().over(
+            group_by=[
+                (suspects.field_count == 7) & ~suspects.is_header,
+                *[suspects[name] for name in RAW_FIELDS],
+            ],
+            order_by=suspects.source_file,
+        )
     )
 
 
@@ -96,7 +113,7 @@ def classify(raw_records: ir.Table, repeated: ir.Table | None = None) -> ir.Tabl
         (``date_time`` ... ``posted``, strings, null when missing) and
         ``raw_line``. Grain: one row per raw data record.
     repeated
-        :func:`repeated_hashes` of ``raw_records``, computed once by the caller
+        :func:`repeated_records` of ``raw_records``, computed once by the caller
         when the result is used more than once; None computes it here.
 
     Returns
@@ -119,29 +136,19 @@ def classify(raw_records: ir.Table, repeated: ir.Table | None = None) -> ir.Tabl
     [None, 'duplicate']
     """
     if repeated is None:
-        repeated = repeated_hashes(raw_records)
+        repeated = repeated_records(raw_records)
     staged = _with_header_and_hash(raw_records)
-    # The copies of one record, numbered in the order of their source files; the
-    # window runs over the suspects only, not over every record.
-    suspects = staged.semi_join(repeated, "record_hash")
-    suspects = suspects.mutate(
-        _copy=ibis.row_number().over(
-            group_by=[
-                (suspects.field_count == 7) & ~suspects._header,
-                *[suspects[name] for name in RAW_FIELDS],
-            ],
-            order_by=suspects.source_file,
-        )
+    others = staged.filter(~staged.record_hash.isin(repeated.record_hash)).mutate(
+        copy_number=ibis.literal(0, "int64")
     )
-    others = staged.anti_join(repeated, "record_hash").mutate(_copy=ibis.literal(0, "int64"))
-    numbered = ibis.union(suspects, others)
+    numbered = ibis.union(repeated, others)
     reason = ibis.cases(
         (numbered.field_count != 7, MALFORMED),
-        (numbered._header, HEADER_ROW),
-        (numbered._copy > 0, DUPLICATE),
+        (numbered.is_header, HEADER_ROW),
+        (numbered.copy_number > 0, DUPLICATE),
         else_=ibis.null("string"),
     )
-    return numbered.mutate(reason=reason).drop("_header", "record_hash", "_copy")
+    return numbered.mutate(reason=reason).drop("is_header", "record_hash", "copy_number")
 
 
 def sightings(classified: ir.Table) -> ir.Table:
