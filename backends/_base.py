@@ -201,8 +201,14 @@ class Backend(abc.ABC):
                     ) from error
 
     def materialize(self, table: ir.Table) -> ir.Table:
-        """Compute ``table`` once, for several uses."""
-        return table.cache()
+        """Compute ``table`` once, for several uses, with the types Ibis declares
+        (an engine's own can be narrower: Spark's ``hash()`` and
+        ``row_number()`` are int32 where Ibis says int64)."""
+        cached = table.cache()
+        declared = table.schema()
+        if cached.schema() == declared:
+            return cached
+        return cached.cast(declared)
 
     def to_rows(self, table: ir.Table) -> list[dict[str, Any]]:
         """The rows of a small table as Python dicts."""

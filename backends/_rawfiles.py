@@ -245,8 +245,8 @@ def _line_counts(block: bytes, header_key: bytes) -> tuple[int, int, int]:
     ended = block if block.endswith(b"\n") else block + b"\n"
     framed = b"\n" + ended
     if b"\r" in block or b"\n\n\n" in block or key_line + header_key + b"\n" in framed:
-        lines = block.splitlines()
-        return len(lines), lines.count(b""), lines.count(header_key)
+        split = block.splitlines()
+        return len(split), split.count(b""), split.count(header_key)
     lines = ended.count(b"\n")
     # Runs are at most two LFs long: each pair ends one empty line, and so does
     # an LF that starts the block (blocks start at a line's beginning).
