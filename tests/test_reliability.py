@@ -247,7 +247,12 @@ def render_table(results: list[Result]) -> str:
                 missing.append(attack.title)
             cells = {}
             for engine in ("duckdb", "spark"):
-                outcomes = [r.outcome for r in mine if r.backend in (engine, "any")]
+                # One table row: an engine's message may hold a newline or a "|".
+                outcomes = [
+                    " ".join(r.outcome.split()).replace("|", "/")
+                    for r in mine
+                    if r.backend in (engine, "any")
+                ]
                 unique = list(dict.fromkeys(outcomes))
                 cells[engine] = "<br>".join(unique) if unique else "not run"
                 if engine not in attack.engines:
