@@ -174,17 +174,6 @@ def reconcile_written(expected_records: int, sightings: int, rejects: int) -> No
         )
 
 
-def reconcile(expected_records: int, records_by_reason: dict[str | None, int]) -> None:
-    """Raise unless every raw record is a sighting or a reject, exactly once."""
-    unknown = set(records_by_reason) - {None, *transforms.REJECT_REASONS}
-    total = sum(records_by_reason.values())
-    if unknown or total != expected_records:
-        raise ReconciliationError(
-            f"raw records ({expected_records}) != sightings + rejects ({total}): "
-            f"{records_by_reason}"
-        )
-
-
 class _Derived(UFOTask):
     """A dataset computed from one other dataset by one transform."""
 

@@ -48,10 +48,10 @@ from backends import (
     DatasetError,
     DatasetLocation,
     RawInputError,
+    ReconciliationError,
     expand_raw_path,
 )
 from etl.generate import generate
-from etl.tasks import reconcile
 from transforms import HEADER, RAW_FIELDS
 
 RUN_DATE = dt.date(2024, 5, 17)
@@ -561,8 +561,20 @@ class Classified:
     by_reason: dict[str | None, int]
 
 
+def reconcile(expected_records: int, records_by_reason: dict[str | None, int]) -> None:
+    """Raise unless every raw record is a sighting or a reject, exactly once."""
+    unknown = set(records_by_reason) - {None, *transforms.REJECT_REASONS}
+    total = sum(records_by_reason.values())
+    if unknown or total != expected_records:
+        raise ReconciliationError(
+            f"raw records ({expected_records}) != sightings + rejects ({total}): "
+            f"{records_by_reason}"
+        )
+
+
 def classify_all(backend: Backend, raw_path: str, raw_format: str) -> Classified:
-    """What ReadUFOs does before writing: read, classify, reconcile; two engine jobs."""
+    """Read and classify as ReadUFOs does, then check that every raw record has
+    one known outcome, file by file; two engine jobs."""
     raw = backend.read_raw(raw_path, raw_format)
     classified = backend.materialize(transforms.classify(raw.records))
     by_reason = {
