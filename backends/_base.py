@@ -5,9 +5,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import logging
-import os
-import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -113,11 +111,17 @@ class Backend(abc.ABC):
         self._datasets_read[table.get_name()] = location
         return table
 
-    def write_dataset(self, table: ir.Table, location: DatasetLocation) -> WriteResult:
+    def write_dataset(
+        self,
+        table: ir.Table,
+        location: DatasetLocation,
+        summary: Mapping[str, object] | None = None,
+    ) -> WriteResult:
         """Write ``table`` as the dataset at ``location``, atomically.
 
         The engine writes into a fresh staging directory; the files then move
-        into place and ``_SUCCESS`` is written last.
+        into place and ``_SUCCESS`` is written last, recording the backend, the
+        rows and ``summary``.
 
         Raises
         ------
@@ -125,20 +129,22 @@ class Backend(abc.ABC):
             When the engine fails because a Parquet file it reads is corrupt:
             the error names the file.
         """
-        return self.write_datasets([(table, location)])[location.dataset]
+        return self.write_datasets([(table, location)], summary=summary)[location.dataset]
 
     def write_datasets(
         self,
         outputs: Sequence[tuple[ir.Table, DatasetLocation]],
         check: Callable[[dict[str, WriteResult]], None] | None = None,
+        summary: Mapping[str, object] | None = None,
     ) -> dict[str, WriteResult]:
         """Write several datasets, each atomically, none before all are written.
 
         Every table is written into its own staging directory first; then
         ``check`` (when given) sees what was staged, by dataset name, and may
         raise to stop the commit; only then does each dataset move into place,
-        its ``_SUCCESS`` last. A failure before the commits leaves every dataset
-        as it was.
+        its ``_SUCCESS`` last (recording the backend, the rows and ``summary``).
+        A failure before the commits leaves every dataset as it was; the staging
+        directories are removed whatever happens.
 
         Raises
         ------
@@ -161,12 +167,12 @@ class Backend(abc.ABC):
             if check is not None:
                 check(results)
             for staging, location in staged:
-                _crash_point_for_tests(location.dataset)
                 rows = results[location.dataset].rows
-                _storage.commit(staging, location, {"backend": self.name, "rows": rows})
+                marker = {**(summary or {}), "backend": self.name, "rows": rows}
+                _storage.commit(staging, location, marker)
         finally:
             for staging, location in staged:
-                _storage.remove_tree(staging, location.s3)
+                _storage.remove_staging(staging, location)
         return results
 
     @property
@@ -240,17 +246,6 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def _write_parquet(self, table: ir.Table, staging_uri: str) -> None:
         """Write ``table`` as Parquet file(s) into the new directory ``staging_uri``."""
-
-
-def _crash_point_for_tests(dataset: str) -> None:
-    """Kill this process after a dataset's files are written, before its commit.
-
-    Only when the environment variable ``UFO_ETL_TEST_KILL_BEFORE_COMMIT`` names
-    the dataset: the crash tests use it to prove a killed writer leaves nothing
-    that looks complete.
-    """
-    if os.environ.get("UFO_ETL_TEST_KILL_BEFORE_COMMIT") == dataset:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _describe(staging_uri: str, location: DatasetLocation) -> WriteResult:

@@ -166,6 +166,9 @@ class DuckDBBackend(Backend):
             for name, dtype in table.schema().items()
         )
         target = _literal(os.path.join(staging_uri, "part-00000.parquet"))
+        # What Ibis's own to_parquet runs first: in-memory tables (ibis.memtable,
+        # e.g. a lookup table a transform joins) and UDFs get registered.
+        self.con._run_pre_execute_hooks(table)
         self._duckdb.execute(
             f"COPY (SELECT {columns} FROM ({self.con.compile(table)})) "
             f"TO {target} (FORMAT parquet, COMPRESSION zstd)"

@@ -18,8 +18,7 @@ from typing import Final
 
 import pyarrow.fs as pafs
 
-from backends._base import _crash_point_for_tests
-from backends._storage import SUCCESS, DatasetLocation, commit, filesystem, remove_tree
+from backends._storage import SUCCESS, DatasetLocation, commit, filesystem, remove_staging
 from backends.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -106,7 +105,6 @@ def publish_report(local_dir: str, location: ReportLocation, summary: dict[str, 
                 fs.open_output_stream(f"{staging_path}/{entry.name}") as out,
             ):
                 shutil.copyfileobj(src, out, 1 << 20)
-        _crash_point_for_tests(location.dataset)
         commit(staging, location, summary, required_suffix=".html")
     finally:
-        remove_tree(staging, location.s3)
+        remove_staging(staging, location)

@@ -196,6 +196,9 @@ class SparkBackend(Backend):
         from pyspark.sql import functions as F  # noqa: N812
         from pyspark.sql.types import StructField, StructType, TimestampNTZType
 
+        # What Ibis's own to_parquet runs first: in-memory tables (ibis.memtable,
+        # e.g. a lookup table a transform joins) and UDFs get registered.
+        self.con._run_pre_execute_hooks(table)
         frame = self.session.sql(self.con.compile(table))
         # Write the types Ibis declares (Spark's row_number() is int, Ibis says
         # int64), every column nullable as on DuckDB. Timestamps are wall-clock

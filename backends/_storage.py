@@ -18,8 +18,9 @@ import logging
 import os
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -124,15 +125,29 @@ class DatasetLocation:
         fs, path = filesystem(self.success_uri, self.s3)
         return bool(fs.get_file_info(path).type == pafs.FileType.File)
 
-    def rows(self) -> int | None:
-        """The row count ``_SUCCESS`` records, or None when it records none."""
+    def summary(self) -> dict[str, Any] | None:
+        """What ``_SUCCESS`` records (the commit's summary), ``{}`` when it records
+        nothing readable, None when the dataset is not complete."""
         fs, path = filesystem(self.success_uri, self.s3)
         try:
             with fs.open_input_stream(path) as marker:
-                summary = json.loads(marker.read() or b"{}")
-        except (OSError, ValueError):
+                text = marker.read()
+        except FileNotFoundError:
             return None
-        rows = summary.get("rows") if isinstance(summary, dict) else None
+        except OSError:
+            if not self.exists():
+                return None
+            return {}
+        try:
+            summary = json.loads(text or b"{}")
+        except ValueError:
+            return {}
+        return summary if isinstance(summary, dict) else {}
+
+    def rows(self) -> int | None:
+        """The row count ``_SUCCESS`` records, or None when it records none."""
+        summary = self.summary() or {}
+        rows = summary.get("rows")
         return rows if isinstance(rows, int) else None
 
     def data_files(self) -> list[str]:
@@ -196,6 +211,27 @@ def remove_tree(uri: str, s3: S3Settings | None = None) -> None:
         fs.delete_dir(path)
 
 
+BEFORE_COMMIT: Final[list[Callable[[DatasetLocation], None]]] = []
+"""Called with the location at the start of every :func:`commit`, after the
+engine wrote every file: a seam for tests that kill a writer at that moment."""
+
+
+def remove_staging(staging_uri: str, location: DatasetLocation) -> None:
+    """Delete a staging directory, then its parents up to ``ufo/_staging`` that
+    it leaves empty (a concurrent writer's are kept)."""
+    remove_tree(staging_uri, location.s3)
+    if "://" in staging_uri:
+        return  # S3 has no empty directories to leave behind
+    top = f"{location.root}/ufo/_staging"
+    parent = os.path.dirname(staging_uri)
+    while parent.startswith(top + "/") or parent == top:
+        try:
+            os.rmdir(parent)
+        except OSError:
+            return  # not empty (another writer's), or gone
+        parent = os.path.dirname(parent)
+
+
 def commit(
     staging_uri: str,
     location: DatasetLocation,
@@ -216,6 +252,8 @@ def commit(
         The staging directory must hold at least one file whose name ends so:
         ``.parquet`` for a dataset, ``.html`` for a report.
     """
+    for hook in BEFORE_COMMIT:
+        hook(location)
     fs, staging = filesystem(staging_uri, location.s3)
     infos = fs.get_file_info(pafs.FileSelector(staging, recursive=True))
     for info in infos:

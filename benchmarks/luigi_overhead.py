@@ -113,7 +113,9 @@ def _build(tasks: list[Any]) -> bool:
     return bool(luigi.build(tasks, local_scheduler=True, workers=1, log_level="WARNING"))
 
 
-def measure(repeat: int, data_root: str | None, date: dt.date) -> dict[str, float]:
+def measure(
+    repeat: int, data_root: str | None, date: dt.date, raw_path: str | None = None
+) -> dict[str, float]:
     """The medians described in the module docstring."""
     logging.getLogger("luigi-interface").setLevel(logging.WARNING)
     fresh, complete = [], []
@@ -131,6 +133,8 @@ def measure(repeat: int, data_root: str | None, date: dt.date) -> dict[str, floa
 
         config = luigi.configuration.get_config()
         config.set("etl", "data_root", data_root)
+        if raw_path:
+            config.set("etl", "raw_path", raw_path)
         assert etl().data_root == data_root
         if not UFODatasets(date=date).complete():
             raise RuntimeError(f"the pipeline's outputs under {data_root} are not complete")
@@ -144,9 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--data-root", help="a data root where UFOPipeline is complete")
+    parser.add_argument("--raw-path", default=None, help="the raw files the outputs came from")
     parser.add_argument("--date", type=dt.date.fromisoformat, default=dt.date(2024, 1, 1))
     args = parser.parse_args(argv)
-    print(json.dumps(measure(args.repeat, args.data_root, args.date)))
+    print(json.dumps(measure(args.repeat, args.data_root, args.date, args.raw_path)))
     return 0
 
 

@@ -289,7 +289,11 @@ def check(
 
 
 def luigi_overhead(
-    data_root: str | None, args: argparse.Namespace, settings: Settings, env: dict[str, str]
+    data_root: str | None,
+    raw_path: str,
+    args: argparse.Namespace,
+    settings: Settings,
+    env: dict[str, str],
 ) -> dict[str, float]:
     """Luigi with no data: in process (trivial tasks, the complete pipeline) and
     the whole CLI process on complete outputs."""
@@ -298,7 +302,7 @@ def luigi_overhead(
     cmd = [sys.executable, "-m", "benchmarks.luigi_overhead", "--repeat", "5"]
     cmd += ["--date", settings.date.isoformat()]
     if data_root:
-        cmd += ["--data-root", data_root]
+        cmd += ["--data-root", data_root, "--raw-path", raw_path]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"measuring Luigi's overhead failed:\n{done.stderr[-3000:]}")
@@ -316,6 +320,8 @@ def luigi_overhead(
             settings.date.isoformat(),
             "--etl-data-root",
             data_root,
+            "--etl-raw-path",
+            raw_path,
         ]
         walls = []
         for index in range(3):
@@ -396,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results += size_results
         if position == 0 and not args.skip_luigi_overhead:
             complete_root = reference_out if selected[0].ufo_etl else None
-            overhead = luigi_overhead(complete_root, args, settings, env)
+            overhead = luigi_overhead(complete_root, str(raw), args, settings, env)
         if reference_out and not args.keep_outputs:
             shutil.rmtree(reference_out, ignore_errors=True)
 

@@ -108,3 +108,62 @@ class DictParameter(_NamedSetting[Any], luigi.DictParameter):
     :class:`ConfigurationError`."""
 
     expected = "a JSON object"
+
+
+class SettingParameter(_NamedSetting[str], luigi.Parameter):
+    """A task parameter whose value, unless the task is given one, is a setting of
+    a ``luigi.Config`` section: ``UFOPipeline --data-root X`` or, for every task
+    at once, ``[etl] data_root`` in ``luigi.cfg`` or ``--etl-data-root X``.
+
+    The value is part of the task's identity (Luigi's task id), so that two runs
+    that differ in it are two tasks to the scheduler.
+
+    Parameters
+    ----------
+    section
+        The ``luigi.Config`` class holding the setting.
+    name
+        The setting's name in that section.
+    check
+        Normalises a value, raising ``ConfigurationError`` (or ``ValueError``)
+        for a bad one.
+
+    Examples
+    --------
+    >>> import luigi
+    >>> class example_section(luigi.Config):
+    ...     where = luigi.Parameter(default="/data")
+    >>> class ExampleTask(luigi.Task):
+    ...     where = SettingParameter(example_section, "where")
+    >>> ExampleTask().where
+    '/data'
+    >>> ExampleTask(where="/other").where
+    '/other'
+    """
+
+    def __init__(
+        self,
+        section: type[luigi.Config],
+        name: str,
+        check: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._section = section
+        self._setting_name = name
+        self._check = check
+
+    def _value_iterator(self, task_name: str, param_name: str) -> Any:
+        yield from super()._value_iterator(task_name, param_name)
+        yield getattr(self._section(), self._setting_name), None
+
+    def normalize(self, x: Any) -> str:
+        value = super().normalize(x)
+        if self._check is None:
+            return str(value)
+        try:
+            return str(self._check(value))
+        except ConfigurationError:
+            raise
+        except ValueError as e:
+            raise self._refuse(value, e) from e

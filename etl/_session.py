@@ -44,14 +44,14 @@ def backend_options(name: str) -> dict[str, Any]:
     }
 
 
-def check_settings() -> None:
-    """Read ``[etl]`` and the chosen engine's section, so that a bad value fails
-    when a task is created (on the command line, before scheduling) with a
-    :class:`~backends.errors.ConfigurationError` naming it."""
+def check_settings(data_root: str) -> None:
+    """Read ``[etl]`` and the chosen engine's section, and check ``data_root``, so
+    that a bad value fails when a task is created (on the command line, before
+    scheduling) with a :class:`~backends.errors.ConfigurationError` naming it."""
     settings = etl()
     backend_options(settings.backend)
     # data_root is checked as every dataset location checks it.
-    location = DatasetLocation(settings.data_root, "sightings", dt.date(2000, 1, 1))
+    location = DatasetLocation(data_root, "sightings", dt.date(2000, 1, 1))
     location.check_writable_root()
 
 

@@ -29,7 +29,7 @@ import datetime as dt
 import decimal
 import importlib
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -52,10 +52,11 @@ from backends._rawfiles import RAW_FORMATS
 from backends.errors import ConfigurationError, RawInputError
 from etl._session import backend_options, s3_settings
 from etl.config import etl
+from etl.datasets import DATASETS as REGISTRY
+from etl.datasets import expression, input_tables
 from etl.metrics import read_runs
-from etl.tasks import DATASET_TASKS, ReadUFOs, _Derived
 
-DATASETS: Final = tuple(DATASET_TASKS)
+DATASETS: Final = tuple(REGISTRY)
 """Every dataset of a run, in pipeline order."""
 
 PROG: Final = "python -m etl"
@@ -103,27 +104,25 @@ def plan(dataset: str) -> Plan:
     ConfigurationError
         For an unknown dataset.
     """
-    task = DATASET_TASKS.get(dataset)
-    if task is ReadUFOs:
+    spec = REGISTRY.get(dataset)
+    if spec is None:
+        raise ConfigurationError(_unknown_dataset(dataset))
+    if spec.from_raw:
         raw = ibis.table(raw_records_schema(), name=RAW_RECORDS_TABLE)
-        transform = getattr(transforms, dataset)
         return Plan(
             dataset,
-            transform(transforms.classify(raw)),
+            expression(spec, [raw]),
             RAW_RECORDS_TABLE,
             raw.schema(),
-            f"transforms.{dataset}(transforms.classify({RAW_RECORDS_TABLE}))",
+            f"transforms.{spec.transform.__name__}(transforms.classify({RAW_RECORDS_TABLE}))",
         )
-    if task is None or not issubclass(task, _Derived):
-        raise ConfigurationError(_unknown_dataset(dataset))
-    source = ibis.table(plan(task.input_name).expr.schema(), name=task.input_name)
-    function: Callable[[ir.Table], ir.Table] = task.transform
+    sources = input_tables(spec)
     return Plan(
         dataset,
-        function(source),
-        task.input_name,
-        source.schema(),
-        f"transforms.{function.__name__}({task.input_name})",
+        expression(spec, sources),
+        ", ".join(spec.inputs),
+        sources[0].schema(),
+        f"transforms.{spec.transform.__name__}({', '.join(spec.inputs)})",
     )
 
 

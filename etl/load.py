@@ -16,25 +16,42 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
 import luigi
 import pyarrow as pa
 
-from backends import DatasetError, UfoEtlError
+from backends import DatasetError
 from backends._storage import read_table
-from etl.config import postgres
-from etl.tasks import Top10States, UFOTask
+from etl._postgres import (
+    DatabaseError,
+    _database_error,
+    connect,
+    describe_connection,
+    postgres_configured,
+    postgres_connection_kwargs,
+)
+from etl.tasks import UFOTask, task_for
 
 if TYPE_CHECKING:
     import psycopg
 
+__all__ = [
+    "MARKER_TABLE",
+    "DatabaseError",
+    "PostgresMarker",
+    "TopStatesToDatabase",
+    "connect",
+    "describe_connection",
+    "postgres_configured",
+    "postgres_connection_kwargs",
+    "read_top10",
+    "replace_rows",
+]
+
 log = logging.getLogger(__name__)
 
 MARKER_TABLE: Final = "ufo_etl_loads"
-CONNECT_TIMEOUT_SECONDS: Final = 10
 
 _CREATE_MARKER = (
     "CREATE TABLE IF NOT EXISTS {marker} ("
@@ -52,82 +69,6 @@ _CREATE_TOP10 = (
     " sightings bigint NOT NULL,"
     " PRIMARY KEY (date, rank))"
 )
-
-
-class DatabaseError(UfoEtlError):
-    """PostgreSQL cannot be reached, or a load into it failed (and was rolled back)."""
-
-
-def _psycopg() -> ModuleType:
-    """psycopg 3, imported on first use: ``import etl`` works without the postgres extra."""
-    try:
-        import psycopg
-    except ImportError as e:
-        raise DatabaseError(
-            f"loading into PostgreSQL needs psycopg 3 and libpq "
-            f"(pip install 'ufo-etl[postgres]'): {e}"
-        ) from e
-    return psycopg
-
-
-def postgres_connection_kwargs() -> dict[str, Any]:
-    """libpq connection parameters from ``[postgres]``.
-
-    Empty settings are left out, so libpq falls back to ``PGHOST``, ``PGPORT``,
-    ``PGDATABASE``, ``PGUSER`` and ``PGPASSWORD``. The result holds the password:
-    never log or format it; :func:`describe_connection` is the printable form.
-    """
-    settings = postgres()
-    kwargs: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port or None,
-        "dbname": settings.database,
-        "user": settings.user,
-        "password": settings.password,
-    }
-    kwargs = {key: value for key, value in kwargs.items() if value}
-    if not os.environ.get("PGCONNECT_TIMEOUT"):
-        kwargs["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
-    kwargs["application_name"] = "ufo-etl"
-    return kwargs
-
-
-def postgres_configured() -> bool:
-    """True when a PostgreSQL server is configured: ``[postgres] host`` or ``PGHOST``."""
-    return bool(postgres().host or os.environ.get("PGHOST"))
-
-
-def describe_connection(kwargs: dict[str, Any]) -> str:
-    """``user@host:port/dbname`` for messages: never the password."""
-    host = kwargs.get("host") or os.environ.get("PGHOST") or "(default host)"
-    port = kwargs.get("port") or os.environ.get("PGPORT") or 5432
-    dbname = kwargs.get("dbname") or os.environ.get("PGDATABASE") or "(default database)"
-    user = kwargs.get("user") or os.environ.get("PGUSER") or "(default user)"
-    return f"{user}@{host}:{port}/{dbname}"
-
-
-def _scrub(message: str, kwargs: dict[str, Any]) -> str:
-    """``message`` with any password it might quote masked (libpq's messages quote
-    none; this is a second line of defence)."""
-    for secret in (kwargs.get("password"), os.environ.get("PGPASSWORD")):
-        if secret and len(str(secret)) >= 4:
-            message = message.replace(str(secret), "***")
-    return message
-
-
-def _database_error(action: str, kwargs: dict[str, Any], error: Exception) -> DatabaseError:
-    detail = _scrub(str(error).strip() or type(error).__name__, kwargs)
-    return DatabaseError(f"{action} ({describe_connection(kwargs)}): {detail}")
-
-
-def connect(kwargs: dict[str, Any]) -> psycopg.Connection[Any]:
-    """Open a connection; a failure becomes a :class:`DatabaseError` without the password."""
-    pg = _psycopg()
-    try:
-        connection: psycopg.Connection[Any] = pg.connect(**kwargs)
-    except pg.Error as e:
-        raise _database_error("cannot connect to PostgreSQL", kwargs, e) from e
-    return connection
 
 
 class PostgresMarker(luigi.Target):
@@ -248,8 +189,9 @@ class TopStatesToDatabase(UFOTask):
 
     table = "top10_states"
 
-    def requires(self) -> Top10States:
-        return Top10States(date=self.date)
+    def requires(self) -> UFOTask:
+        task: UFOTask = self.clone(task_for("top10_states"))
+        return task
 
     def output(self) -> PostgresMarker:
         return PostgresMarker(self.table, self.date)

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from backends import DatasetLocation, S3Settings, WriteResult
 from backends._storage import filesystem
+from etl._postgres import connect, postgres_connection_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +149,6 @@ def read_runs(data_root: str, s3: S3Settings | None = None) -> pa.Table:
 
 def record_in_postgres(record: RunRecord) -> None:
     """Insert ``record`` into ``etl_runs`` (created when missing)."""
-    from etl.load import connect, postgres_connection_kwargs
-
     with connect(postgres_connection_kwargs()) as conn, conn.cursor() as cursor:
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS etl_runs ("

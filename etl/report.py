@@ -26,10 +26,9 @@ import logging
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-import luigi
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -38,16 +37,9 @@ import transforms
 from backends import DatasetError, DatasetLocation
 from backends._reports import REPORT, REPORT_INDEX, ReportLocation, publish_report
 from backends._storage import filesystem, read_table
-from etl._session import s3_settings
-from etl.config import etl
-from etl.tasks import (
-    AggregateUFOsByMonth,
-    AggregateUFOsByState,
-    ReadUFOs,
-    Top10Shapes,
-    Top10States,
-    UFOTask,
-)
+from etl.datasets import DATASETS
+from etl.targets import DatasetTarget
+from etl.tasks import UFOTask, task_for
 from transforms.schema import CANADIAN_PROVINCES
 
 if TYPE_CHECKING:
@@ -64,6 +56,16 @@ CHARTS: Final[dict[str, tuple[int, int]]] = {
     "top10_shapes.png": (640, 400),
 }
 """Every PNG of the report and its size in pixels (width, height)."""
+
+CHART_DATASETS: Final = ("top10_states", "top10_shapes", "by_state", "by_month", "rejects")
+"""The datasets the report's charts and their tables are drawn from."""
+TABLE_DATASETS: Final = tuple(d.name for d in DATASETS.values() if d.in_report)
+"""The datasets the report prints as tables of their own (``in_report`` in the
+registry), in pipeline order."""
+REPORT_DATASETS: Final = (*CHART_DATASETS, *(d for d in TABLE_DATASETS if d not in CHART_DATASETS))
+"""Every dataset the report reads."""
+_TABLE_ROWS: Final = 200
+"""A dataset printed as a table shows at most this many rows."""
 
 TILES: Final[dict[str, tuple[int, int]]] = {
     # (column, row), row 0 at the top: Alaska and Canada, New England's north, the
@@ -126,6 +128,8 @@ class ReportData:
     by_month: list[MonthCount]
     rejects: dict[str, int]
     """Reject count by reason: every reason of the contract, in rule order."""
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """The rows of each dataset of :data:`TABLE_DATASETS`, sorted."""
 
     @property
     def sightings(self) -> int:
@@ -170,9 +174,8 @@ def _ranked(location: DatasetLocation, name_column: str) -> list[Ranked]:
 def load_report_data(date: dt.date, locations: Mapping[str, DatasetLocation]) -> ReportData:
     """The aggregates of ``date``, read with pyarrow (locally or on S3), no engine.
 
-    ``locations`` maps ``top10_states``, ``top10_shapes``, ``by_state``,
-    ``by_month`` and ``rejects`` to their complete datasets; of ``rejects`` only
-    the ``reason`` column is read.
+    ``locations`` maps every dataset of :data:`REPORT_DATASETS` to its complete
+    dataset; of ``rejects`` only the ``reason`` column is read.
     """
     by_state = [
         StateCount(
@@ -201,8 +204,16 @@ def load_report_data(date: dt.date, locations: Mapping[str, DatasetLocation]) ->
     }
     rejects = {reason: counts.pop(reason, 0) for reason in transforms.REJECT_REASONS}
     rejects.update(sorted(counts.items()))  # none, by the contract; shown if there are
+    tables = {
+        name: sorted(
+            _columns(read_table(locations[name]), DATASETS[name].schema.names, name),
+            key=lambda row: tuple((v is None, "" if v is None else v) for v in row.values()),
+        )
+        for name in TABLE_DATASETS
+    }
     return ReportData(
         date=date,
+        tables=tables,
         top_states=_ranked(locations["top10_states"], "state"),
         top_shapes=_ranked(locations["top10_shapes"], "shape"),
         by_state=by_state,
@@ -451,6 +462,43 @@ footer { margin-top: 2.5em; color: #777; font-size: 0.85em; }
 """
 
 
+def _dataset_names() -> str:
+    names = [f"<code>{_e(name)}</code>" for name in REPORT_DATASETS]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _cell(value: Any) -> str | int | None:
+    if value is None or isinstance(value, int):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _dataset_tables(data: ReportData) -> list[str]:
+    """A section per dataset of :data:`TABLE_DATASETS`: its rows, every column."""
+    sections = []
+    for name in TABLE_DATASETS:
+        spec = DATASETS[name]
+        rows = data.tables.get(name, [])
+        shown = rows[:_TABLE_ROWS]
+        columns = spec.schema.names
+        numeric = [spec.schema[c].is_numeric() and c != "year" for c in columns]
+        sections.append(f"<h2>{_e(name)}</h2>")
+        sections.append(f'<p class="note">{_e(spec.description)}</p>')
+        sections.append(
+            _table(
+                name.replace("_", "-"),
+                f"{name}: {_n(len(rows))} rows"
+                + (f", the first {_TABLE_ROWS} shown" if len(rows) > _TABLE_ROWS else ""),
+                list(columns),
+                [[_cell(row[c]) for c in columns] for row in shown],
+                numeric,
+            )
+        )
+    return sections
+
+
 def render_html(data: ReportData) -> str:
     """The page: every text escaped, every number of the charts in a table."""
     date = data.date.isoformat()
@@ -559,6 +607,7 @@ def render_html(data: ReportData) -> str:
             [True, False, True],
         ),
         "</div>",
+        *_dataset_tables(data),
         "<h2>Rejected records</h2>",
         _table(
             "rejects",
@@ -569,10 +618,8 @@ def render_html(data: ReportData) -> str:
             footer=["total", "", data.total_rejects],
         ),
         "<footer>",
-        f"<p>From the datasets <code>top10_states</code>, <code>top10_shapes</code>, "
-        f"<code>by_state</code>, <code>by_month</code> and <code>rejects</code> of "
-        f"{_e(date)}. Charts drawn with matplotlib; this page loads nothing from the "
-        "network.</p>",
+        f"<p>From the datasets {_dataset_names()} of {_e(date)}. Charts drawn with "
+        "matplotlib; this page loads nothing from the network.</p>",
         "</footer>",
         "</body>",
         "</html>",
@@ -613,53 +660,32 @@ def render_report(data: ReportData, out_dir: str) -> list[str]:
 # --- the task --------------------------------------------------------------------------
 
 
-class ReportTarget(luigi.Target):
-    """A report directory, complete only when its ``_SUCCESS`` exists."""
-
-    def __init__(self, location: ReportLocation) -> None:
-        self.location = location
-
-    @property
-    def path(self) -> str:
-        return self.location.uri
-
-    def exists(self) -> bool:
-        return self.location.exists()
-
-    def __repr__(self) -> str:
-        return f"ReportTarget({self.location.uri!r})"
-
-
 class UFOReport(UFOTask):
     """The aggregates of the run date -> ``<data_root>/ufo/report/date=YYYY-MM-DD/``:
     ``index.html`` and its PNG charts, published atomically."""
 
-    def requires(self) -> dict[str, UFOTask]:
-        return {
-            "top10_states": Top10States(date=self.date),
-            "top10_shapes": Top10Shapes(date=self.date),
-            "by_state": AggregateUFOsByState(date=self.date),
-            "by_month": AggregateUFOsByMonth(date=self.date),
-            "read": ReadUFOs(date=self.date),
-        }
+    def requires(self) -> list[UFOTask]:
+        tasks = {task_for(name) for name in REPORT_DATASETS}
+        return [self.clone(task) for task in sorted(tasks, key=lambda t: t.get_task_family())]
 
-    def output(self) -> ReportTarget:
-        return ReportTarget(ReportLocation(etl().data_root, REPORT, self.date, s3_settings()))
+    def output(self) -> DatasetTarget:
+        return self.report_target(REPORT)
 
     def run(self) -> None:
-        inputs = self.input()
-        locations = {
-            name: inputs[name].location
-            for name in ("top10_states", "top10_shapes", "by_state", "by_month")
-        }
-        locations["rejects"] = inputs["read"]["rejects"].location
+        locations = {name: self.location(name) for name in REPORT_DATASETS}
         data = load_report_data(self.date, locations)
         location = self.output().location
+        assert isinstance(location, ReportLocation)
         with tempfile.TemporaryDirectory(prefix="ufo-report-") as local:
             files = render_report(data, local)
             publish_report(
                 local,
                 location,
-                {"files": files, "sightings": data.sightings, "rejects": data.total_rejects},
+                {
+                    "files": files,
+                    "sightings": data.sightings,
+                    "rejects": data.total_rejects,
+                    "source": self.source,
+                },
             )
         log.info("report: %s/%s", location.uri, REPORT_INDEX)

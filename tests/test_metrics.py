@@ -21,17 +21,13 @@ from test_pipeline import DATASETS, RUN_DATE, read_dataset
 import etl
 import etl.tasks
 from backends import Backend
+from etl.datasets import DATASETS as REGISTRY
 from etl.generate import generate
 from etl.load import connect, postgres_connection_kwargs
 from etl.metrics import read_runs
 
-DATASET_OF_TASK = {
-    "AggregateUFOsByState": "by_state",
-    "Top10States": "top10_states",
-    "AggregateUFOsByShape": "by_shape",
-    "Top10Shapes": "top10_shapes",
-    "AggregateUFOsByMonth": "by_month",
-}
+DATASET_OF_TASK = {d.task: d.name for d in REGISTRY.values() if not d.from_raw}
+"""Each task that writes one dataset, and that dataset."""
 
 
 @pytest.fixture

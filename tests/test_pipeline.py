@@ -29,46 +29,17 @@ from backends import (
     DatasetLocation,
     RawInputError,
 )
+from etl.datasets import DATASETS as REGISTRY
 from etl.generate import generate
 
 RUN_DATE = dt.date(2024, 5, 17)
-DATASETS = (
-    "sightings",
-    "rejects",
-    "by_state",
-    "top10_states",
-    "by_shape",
-    "top10_shapes",
-    "by_month",
-)
+DATASETS = tuple(REGISTRY)
 CONTRACT_TYPES = {
-    "sightings": {
-        "sighted_at": pa.timestamp("us"),
-        "city": pa.string(),
-        "state": pa.string(),
-        "country": pa.string(),
-        "shape": pa.string(),
-        "duration_seconds": pa.float64(),
-        "summary": pa.string(),
-        "posted": pa.date32(),
-    },
-    "rejects": {
-        **{c: pa.string() for c in ("source_file", *reference.RAW_FIELDS)},
-        "raw_line": pa.string(),
-        "reason": pa.string(),
-    },
-    "by_state": {
-        "state": pa.string(),
-        "country": pa.string(),
-        "sightings": pa.int64(),
-        "first_sighted_at": pa.timestamp("us"),
-        "last_sighted_at": pa.timestamp("us"),
-    },
-    "top10_states": {"rank": pa.int64(), "state": pa.string(), "sightings": pa.int64()},
-    "by_shape": {"shape": pa.string(), "sightings": pa.int64()},
-    "top10_shapes": {"rank": pa.int64(), "shape": pa.string(), "sightings": pa.int64()},
-    "by_month": {"year": pa.int32(), "month": pa.int32(), "sightings": pa.int64()},
+    name: {field.name: field.type for field in spec.schema.to_pyarrow()}
+    for name, spec in REGISTRY.items()
 }
+"""The Arrow types of every dataset, as the registry declares them (the contract's
+type rules are checked against the registry in tests/test_datasets.py)."""
 
 
 @pytest.fixture
@@ -209,9 +180,18 @@ def test_invalid_utf8_names_file_and_line(backend: Backend, tmp_path: Path) -> N
         backend.read_raw(str(raw), "tsv")
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, env: dict[str, str] | None = None, kill_before_commit: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m luigi --module etl ARGS``; with ``kill_before_commit``, the
+    process kills itself when that dataset's commit starts."""
+    start = (
+        [sys.executable, str(ROOT / "tests" / "kill_before_commit.py"), kill_before_commit]
+        if kill_before_commit
+        else [sys.executable, "-m", "luigi"]
+    )
     return subprocess.run(
-        [sys.executable, "-m", "luigi", "--module", "etl", *args],
+        [*start, "--module", "etl", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -238,7 +218,7 @@ def test_killed_writer_leaves_nothing_complete_and_rerun_recovers(
         "--etl-data-root",
         str(out),
     ]
-    killed = _cli(*args, env={"UFO_ETL_TEST_KILL_BEFORE_COMMIT": kill_during})
+    killed = _cli(*args, kill_before_commit=kill_during)
     assert killed.returncode == -9, killed.stderr[-2000:]
     location = DatasetLocation(str(out), kill_during, RUN_DATE)
     assert not location.exists()

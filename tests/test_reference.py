@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from etl.datasets import DATASETS
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 import reference as ref
@@ -691,10 +693,7 @@ def test_run_end_to_end(tmp_path: Path) -> None:
         "\n".join([HEADER_TSV, "\t".join(ROW_A), "\t".join(ROW_A), HEADER_TSV, "x"]),
     )
     out = run([path], "tsv")
-    assert set(out) == {
-        "sightings", "rejects", "by_state", "top10_states",
-        "by_shape", "top10_shapes", "by_month",
-    }  # fmt: skip
+    assert set(out) == set(DATASETS)
     assert [r["reason"] for r in out["rejects"]] == [
         "duplicate",
         "header_row",

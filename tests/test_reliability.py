@@ -51,12 +51,12 @@ from backends import (
     ReconciliationError,
     expand_raw_path,
 )
+from etl.datasets import DATASETS as REGISTRY
 from etl.generate import generate
 from transforms import HEADER, RAW_FIELDS
 
 RUN_DATE = dt.date(2024, 5, 17)
-DATASETS = ("sightings", "rejects", "by_state", "top10_states", "by_shape", "top10_shapes",
-            "by_month")  # fmt: skip
+DATASETS = tuple(REGISTRY)
 RESULTS_ENV = "UFO_RELIABILITY_RESULTS"
 
 # --------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ ROWS = {"duckdb": 200_000, "spark": 50_000}
 #   first_part     as soon as a Parquet part file appears in the dataset's staging
 #                  directory (a watcher thread): the engine is still writing;
 #   before_commit  after every part is written, before the commit (the project's
-#                  own hook, UFO_ETL_TEST_KILL_BEFORE_COMMIT: the worker process only);
+#                  seam, backends._storage.BEFORE_COMMIT: the worker process only);
 #   before_marker  inside the commit, after the parts are in place (moved locally,
 #                  copied on S3), just before _SUCCESS is written.
 KILL_DRIVER = r"""
@@ -93,7 +93,9 @@ if moment == "first_part":
 
     threading.Thread(target=watch, daemon=True).start()
 elif moment == "before_commit":
-    os.environ["UFO_ETL_TEST_KILL_BEFORE_COMMIT"] = dataset
+    import backends._storage as storage
+
+    storage.BEFORE_COMMIT.append(lambda location: die() if location.dataset == dataset else None)
 elif moment == "before_marker":
     import backends._storage as storage
 
@@ -571,7 +573,7 @@ def test_a_killed_load_leaves_the_old_rows(
     storage = Storage("local", str(raw), str(data_root), None, env, {})
     command = [sys.executable, "-m", "luigi", "--module", "etl", "TopStatesToDatabase",
                "--local-scheduler", "--date", LOAD_DATE.isoformat(),
-               "--etl-data-root", str(data_root)]  # fmt: skip
+               "--etl-data-root", str(data_root), "--etl-raw-path", str(raw)]  # fmt: skip
 
     # A marker row for the date, inserted and not committed: the load deletes the
     # old rows, inserts the new ones, then waits on this row in its last statement.

@@ -41,6 +41,9 @@ pytestmark = pytest.mark.slow
 
 DATE = dt.date(2024, 5, 17)
 OTHER_DATE = dt.date(2024, 5, 18)
+PIPELINE_TASKS = len(etl.TASKS) + 3
+"""The tasks of one UFOPipeline run with PostgreSQL: every dataset task, the
+report, the load and the wrapper."""
 
 ENGINES = [
     pytest.param("duckdb", marks=pytest.mark.duckdb, id="duckdb"),
@@ -200,9 +203,9 @@ def test_two_workers_on_the_same_date_run_each_task_once(
     first, second = (ran_tasks(log) for log in logs)
     # Between them the workers ran every task once, none twice.
     assert not set(first) & set(second), (first, second)
-    assert len(first) + len(second) == len(set(first + second)) == 9, (first, second)
+    assert len(first) + len(second) == len(set(first + second)) == PIPELINE_TASKS, (first, second)
     events = history(postgres_server)
-    assert len(events) == 9
+    assert len(events) == PIPELINE_TASKS
     for task_id, counts in events.items():
         assert counts.get("RUNNING") == 1 and counts.get("DONE") == 1, (task_id, counts)
         assert "FAILED" not in counts
@@ -211,7 +214,7 @@ def test_two_workers_on_the_same_date_run_each_task_once(
     reliability.record(
         "two_workers_same_date",
         engine,
-        f"each of the 9 tasks ran once (history: one RUNNING, one DONE each; "
+        f"each of the {PIPELINE_TASKS} tasks ran once (history: one RUNNING, one DONE each; "
         f"worker 1 ran {len(first)}, worker 2 ran {len(second)}); outputs and loaded rows "
         f"equal a single DuckDB worker's; exit codes {codes[0]} and {codes[1]}",
         faults=1,
@@ -235,9 +238,9 @@ def test_two_workers_on_two_dates_do_not_interfere(
     assert codes == [0, 0]
     for log, date in zip(logs, (DATE, OTHER_DATE)):
         ran = ran_tasks(log)
-        assert len(ran) == 9 and all(f"date={date.isoformat()}" in t for t in ran), ran
+        assert len(ran) == PIPELINE_TASKS and all(f"date={date.isoformat()}" in t for t in ran), ran
     events = history(postgres_server)
-    assert len(events) == 18
+    assert len(events) == 2 * PIPELINE_TASKS
     assert all(c.get("RUNNING") == 1 and c.get("DONE") == 1 for c in events.values()), events
     for date in (DATE, OTHER_DATE):
         assert normalised_datasets(str(data_root), date) == single_worker, date

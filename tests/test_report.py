@@ -25,7 +25,16 @@ import etl.tasks
 from backends import SUCCESS, Backend, DatasetError, DatasetLocation
 from backends._reports import REPORT, REPORT_INDEX, ReportLocation, publish_report
 from etl.generate import generate
-from etl.report import CHARTS, NO_STATE, TILES, ReportData, load_report_data, render_report
+from etl.report import (
+    CHARTS,
+    NO_STATE,
+    REPORT_DATASETS,
+    TABLE_DATASETS,
+    TILES,
+    ReportData,
+    load_report_data,
+    render_report,
+)
 from transforms.schema import CANADIAN_PROVINCES, REJECT_REASONS, US_STATES
 
 CHROMIUM = shutil.which("chromium")
@@ -43,7 +52,7 @@ CHROMIUM_FLAGS = (
 # Data that must come out of the page as text, never as markup (or as math text
 # in matplotlib): a shape frequent enough to be in the top 10.
 HOSTILE_SHAPE = "$\\ufo$ <script>console.log(\"ufo\")</script> & 'q' </td>"
-AGGREGATES = ("top10_states", "top10_shapes", "by_state", "by_month", "rejects")
+AGGREGATES = REPORT_DATASETS
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -325,6 +334,7 @@ def test_report_reads_only_the_reason_of_rejects(
             ("top10_shapes", None),
             ("by_state", None),
             ("by_month", None),
+            *((name, None) for name in TABLE_DATASETS),
         ],
         key=str,
     )
@@ -394,7 +404,7 @@ def test_killed_publisher_leaves_nothing_complete_and_rerun_recovers(
     args = ["UFOPipeline", "--local-scheduler", "--date", RUN_DATE.isoformat(),
             "--etl-raw-path", str(raw_file), "--etl-data-root", str(out)]  # fmt: skip
     # SIGKILL after the files are in staging, before the commit.
-    killed = _cli(*args, env={"UFO_ETL_TEST_KILL_BEFORE_COMMIT": REPORT})
+    killed = _cli(*args, kill_before_commit=REPORT)
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert not ReportLocation(str(out), REPORT, RUN_DATE).exists()
     assert not [p for p in out.glob("ufo/report/**/*") if p.is_file()]

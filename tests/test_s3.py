@@ -146,7 +146,7 @@ def test_killed_writer_on_s3_leaves_nothing_complete(
             "--etl-raw-path", raw_url, "--etl-data-root", data_root]  # fmt: skip
     # Credentials travel in the environment, never on the command line.
     env = s3_server.environment()
-    killed = _cli(*args, env={**env, "UFO_ETL_TEST_KILL_BEFORE_COMMIT": "sightings"})
+    killed = _cli(*args, env=env, kill_before_commit="sightings")
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert not DatasetLocation(data_root, "sightings", RUN_DATE, s3_server.settings).exists()
     rerun = _cli(*args, env=env)

@@ -21,18 +21,11 @@ import pytest
 from conftest import ROOT, free_port
 from pg_fixtures import PostgresServer
 
+import etl
+
 DATE = dt.date(2024, 5, 17)
-TASKS = {
-    "ReadUFOs",
-    "AggregateUFOsByState",
-    "Top10States",
-    "AggregateUFOsByShape",
-    "Top10Shapes",
-    "AggregateUFOsByMonth",
-    "TopStatesToDatabase",
-    "UFOReport",
-    "UFOPipeline",
-}
+TASKS = {*etl.TASKS, "TopStatesToDatabase", "UFOReport", "UFOPipeline"}
+"""Every task of a UFOPipeline run with PostgreSQL configured."""
 PG_ENV = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGSERVICE", "PGPASSFILE")
 
 

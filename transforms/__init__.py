@@ -5,9 +5,11 @@ engine, reads or writes files, or connects: ``backends`` does that.
 """
 
 from transforms.aggregates import (
+    by_country,
     by_month,
     by_shape,
     by_state,
+    by_year,
     top10_shapes,
     top10_states,
     top_n,
@@ -29,9 +31,11 @@ __all__ = [
     "REJECT_COLUMNS",
     "REJECT_REASONS",
     "SIGHTING_COLUMNS",
+    "by_country",
     "by_month",
     "by_shape",
     "by_state",
+    "by_year",
     "classify",
     "reason_counts",
     "rejects",

@@ -1,4 +1,5 @@
-"""Aggregates of ``sightings``: by state, by shape, by month, and top-N rankings."""
+"""Aggregates of ``sightings``: by state, shape, month, country and year, and top-N
+rankings."""
 
 from __future__ import annotations
 
@@ -48,6 +49,43 @@ def by_month(sightings: ir.Table) -> ir.Table:
         year=dated.sighted_at.year().cast("int32"),
         month=dated.sighted_at.month().cast("int32"),
     ).aggregate(sightings=dated.count())
+
+
+def by_country(sightings: ir.Table) -> ir.Table:
+    """Sightings per country.
+
+    Parameters
+    ----------
+    sightings
+        Input columns used: ``country``.
+
+    Returns
+    -------
+    ir.Table
+        ``country`` (string: ``US``, ``CA`` or null) and ``sightings`` (int64).
+        Grain: one row per country, null (no known state) included.
+    """
+    return sightings.group_by("country").aggregate(sightings=sightings.count())
+
+
+def by_year(sightings: ir.Table) -> ir.Table:
+    """Sightings per calendar year.
+
+    Parameters
+    ----------
+    sightings
+        Input columns used: ``sighted_at``.
+
+    Returns
+    -------
+    ir.Table
+        ``year`` (int32) and ``sightings`` (int64). Grain: one row per year that
+        has a sighting with a known ``sighted_at``.
+    """
+    dated = sightings.filter(sightings.sighted_at.notnull())
+    return dated.group_by(year=dated.sighted_at.year().cast("int32")).aggregate(
+        sightings=dated.count()
+    )
 
 
 def top_n(counts: ir.Table, key: str, n: int = 10, count: str = "sightings") -> ir.Table:
