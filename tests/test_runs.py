@@ -22,7 +22,7 @@ from test_scheduler import Luigid, _clean_env, luigid  # noqa: F401 - the luigid
 
 import etl
 import etl.tasks
-from backends import Backend, ConfigurationError, DatasetLocation
+from backends import Backend, ConfigurationError, DatasetLocation, RawInput, ReconciliationError
 from backends._storage import read_table
 from etl.datasets import DATASETS
 from etl.generate import generate
@@ -238,3 +238,53 @@ def test_two_pipelines_for_one_date_on_one_luigid_both_run(
         ).complete()
         text = (tmp_path / f"worker-{name}.log").read_text()
         assert "already done" not in text, text[-3000:]
+
+
+# --- reconciliation inside ReadUFOs --------------------------------------------------
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted((root / "ufo" / "etl").glob("*/date=*/*"))
+        if p.parent.parent.name in ("sightings", "rejects")
+    }
+
+
+def test_a_reader_that_loses_a_record_fails_the_run_and_changes_nothing(
+    engine: Backend, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Production reconciliation: a reader that loses a record (injected by
+    wrapping the engine's real reader) makes ReadUFOs raise ReconciliationError
+    before either dataset is committed; both keep their previous files."""
+    raw = tmp_path / "raw.tsv"
+    generate(1_500, raw, seed=9)
+    root = tmp_path / "out"
+    task = etl.ReadUFOs(date=DAY_1, data_root=str(root), raw_path=str(raw))
+    assert luigi.build([task], local_scheduler=True)
+    before = _snapshot(root)
+    assert len(before) >= 4  # parts and _SUCCESS of both datasets
+
+    real_read_raw = type(engine).read_raw
+
+    def losing_read_raw(self: Backend, raw_path: str, raw_format: str) -> RawInput:
+        raw_input = real_read_raw(self, raw_path, raw_format)
+        records = raw_input.records
+        # One well-formed record goes missing; the independent count still has it.
+        lost = records.filter(records.city != records.city.min())
+        return RawInput(records=lost, files=raw_input.files)
+
+    monkeypatch.setattr(type(engine), "read_raw", losing_read_raw)
+    with pytest.raises(ReconciliationError, match=r"raw records \(\d+\) != sightings"):
+        task.run()
+    assert _snapshot(root) == before
+    assert not list((root / "ufo").glob("_staging/**/*.parquet"))
+
+    # Through Luigi, in a fresh data root: the run fails and nothing looks complete.
+    fresh = tmp_path / "fresh"
+    assert not luigi.build(
+        [etl.ReadUFOs(date=DAY_1, data_root=str(fresh), raw_path=str(raw))],
+        local_scheduler=True,
+    )
+    assert not list(fresh.glob("ufo/etl/*/date=*/_SUCCESS"))
+    assert not (fresh / "ufo" / "_staging").exists()
