@@ -116,3 +116,30 @@ def _entry(name: str, inputs: tuple[str, ...], task: str) -> Dataset:
 def test_a_bad_registry_is_refused(entries: list[Dataset], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Registry(tuple(entries))
+
+
+def test_etl_modules_import_one_way() -> None:
+    """No import cycle between the modules of ``etl/``, function-level imports
+    included: each module only imports modules below it."""
+    import ast
+
+    graph: dict[str, set[str]] = {}
+    for path in (ROOT / "etl").glob("*.py"):
+        module = "etl" if path.stem == "__init__" else f"etl.{path.stem}"
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("etl"):
+                names = [f"etl.{a.name}" for a in node.names] if node.module == "etl" else []
+                imported.update(names or [node.module])
+            elif isinstance(node, ast.Import):
+                imported.update(a.name for a in node.names if a.name.startswith("etl."))
+        graph[module] = {name for name in imported if name in graph or name.startswith("etl.")}
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        for target in sorted(graph.get(module, ())):
+            assert target not in path, " -> ".join((*path, target))
+            visit(target, (*path, target))
+
+    for module in sorted(graph):
+        if module != "etl":
+            visit(module, (module,))
