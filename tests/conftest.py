@@ -54,6 +54,20 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     engine.close()
 
 
+@pytest.fixture(autouse=True)
+def fresh_luigi_instances() -> None:
+    """Each test builds its own Luigi task instances.
+
+    Luigi caches task instances by parameter values, and a range task caches its
+    required tasks on the instance: without this, a ``RangeDaily`` with the same
+    parameters as one in an earlier test would hand back that test's tasks, built
+    from its ``[etl]`` settings.
+    """
+    import luigi.task_register
+
+    luigi.task_register.Register.clear_instance_cache()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real NUFORC files, or a skip naming the missing folder."""
