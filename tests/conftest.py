@@ -1,7 +1,10 @@
 """Shared fixtures: one session-scoped backend fixture parametrised over engines.
 
-``pytest`` runs the DuckDB set; ``pytest -m spark`` runs the same tests on Spark
-in local mode; ``pytest -m cluster`` runs the standalone-cluster tests.
+``pytest`` runs the fast DuckDB set (no server, no attack); ``pytest -m spark``
+runs the same tests on Spark in local mode; ``pytest -m cluster`` the
+standalone-cluster tests; ``pytest -m integration`` the tests with a server
+(PostgreSQL, S3, luigid); ``pytest -m attack`` the kill and concurrency attacks;
+``pytest -m ''`` everything (CI).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+
+from servers import free_port, running  # noqa: E402 - free_port: for other modules
 
 import backends  # noqa: E402
 from backends import Backend  # noqa: E402
@@ -54,6 +59,20 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     engine.close()
 
 
+SERVER_FIXTURES = frozenset({"postgres_server", "s3_server", "luigid"})
+"""Fixtures that start a server: a test that uses one, directly or through another
+fixture, is an ``integration`` test."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark server-backed tests ``integration`` from the fixtures they use, before
+    ``-m`` selects (so the default run starts no server)."""
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(autouse=True)
 def fresh_luigi_instances() -> None:
     """Each test builds its own Luigi task instances.
@@ -76,14 +95,6 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class SparkCluster:
     url: str
@@ -98,14 +109,15 @@ class SparkCluster:
         with urllib.request.urlopen(f"{self.ui_url}/json/", timeout=5) as response:
             return dict(json.load(response))
 
+    def alive_workers(self) -> int:
+        """How many workers the master reports ALIVE."""
+        return sum(w.get("state") == "ALIVE" for w in self.state().get("workers", []))
+
 
 @pytest.fixture(scope="session")
 def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkCluster]:
     """A real Spark standalone master and worker on 127.0.0.1, from pyspark's own
     ``bin/spark-class``; stops both afterwards."""
-    import subprocess
-    import time
-
     import pyspark
 
     spark_home = os.path.dirname(pyspark.__file__)
@@ -120,74 +132,18 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkClu
         "SPARK_WORKER_DIR": str(work / "work"),
         "PYSPARK_PYTHON": sys.executable,
     }
-    url = f"spark://127.0.0.1:{port}"
-    logs = [open(work / name, "w") for name in ("master.log", "worker.log")]  # noqa: SIM115
-    processes = [
-        subprocess.Popen(
-            [
-                spark_class,
-                "org.apache.spark.deploy.master.Master",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--webui-port",
-                str(ui_port),
-            ],
-            env=env,
-            stdout=logs[0],
-            stderr=subprocess.STDOUT,
-        )
-    ]
-    try:
-        processes.append(
-            subprocess.Popen(
-                [
-                    spark_class,
-                    "org.apache.spark.deploy.worker.Worker",
-                    url,
-                    "--host",
-                    "127.0.0.1",
-                    "--webui-port",
-                    str(worker_ui_port),
-                    "--cores",
-                    "2",
-                    "--memory",
-                    "3g",
-                    "--work-dir",
-                    str(work / "work"),
-                ],
-                env=env,
-                stdout=logs[1],
-                stderr=subprocess.STDOUT,
-            )
-        )
-        cluster = SparkCluster(url=url, ui_url=f"http://127.0.0.1:{ui_port}")
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                workers = cluster.state().get("workers", [])
-                if any(w.get("state") == "ALIVE" for w in workers):
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
-                raise RuntimeError(
-                    f"the Spark cluster did not come up; see {work}/master.log and worker.log"
-                )
-            time.sleep(1)
+    cluster = SparkCluster(url=f"spark://127.0.0.1:{port}", ui_url=f"http://127.0.0.1:{ui_port}")
+    master = [spark_class, "org.apache.spark.deploy.master.Master",
+              "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(ui_port)]  # fmt: skip
+    worker = [spark_class, "org.apache.spark.deploy.worker.Worker", cluster.url,
+              "--host", "127.0.0.1", "--webui-port", str(worker_ui_port), "--cores", "2",
+              "--memory", "3g", "--work-dir", str(work / "work")]  # fmt: skip
+    # Both start at once: the worker's check waits for the master too.
+    with (
+        running(master, log=work / "master.log", env=env, ready=lambda: True),
+        running(worker, log=work / "worker.log", env=env, ready=cluster.alive_workers),
+    ):
         yield cluster
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for log_file in logs:
-            log_file.close()
 
 
 # Server fixtures shared by several modules (imported last: they use free_port).

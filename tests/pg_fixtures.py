@@ -4,11 +4,11 @@ Import the fixture into a test module::
 
     from pg_fixtures import postgres_server  # noqa: F401
 
-The server runs initdb + pg_ctl in a fresh directory, listens on 127.0.0.1 only
+The server runs initdb + postgres in a fresh directory, listens on 127.0.0.1 only
 (no Unix socket) on a free port, and asks for a password (scram-sha-256), so
 tests go through the same password path as production. initdb refuses to run as
 root: as root the server runs as the ``postgres`` system user (``nobody`` when
-there is none). The server is stopped (``pg_ctl stop -m fast``) and its
+there is none). The server is stopped (a fast shutdown) and its
 directory removed at the end of the session, even when a test fails.
 """
 
@@ -19,6 +19,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from typing import Any
 
 import luigi
 import pytest
-from conftest import free_port
+from servers import free_port, running
 
 PG_BIN = Path(os.environ.get("UFO_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -80,6 +81,17 @@ def _run_as() -> dict[str, Any]:
             continue
         return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
     raise RuntimeError("running as root with neither a postgres nor a nobody user")
+
+
+def _accepts_connections(server: PostgresServer) -> bool:
+    """Whether the server is up: it makes the tests' database."""
+    import psycopg
+
+    try:
+        server.create_database(server.database)
+    except psycopg.OperationalError:
+        return False
+    return True
 
 
 def _owner(run_as: dict[str, Any]) -> tuple[int, int]:
@@ -143,17 +155,22 @@ def postgres_server() -> Iterator[PostgresServer]:
         )
         pwfile.unlink()
         port = free_port()
-        options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories=''"
-        run(pg_ctl, "start", "-D", data, "-l", log_path, "-w", "-t", "60", "-o", options)
         server = PostgresServer("127.0.0.1", port, user, password, "ufo", log_path)
-        server.create_database("ufo")
-        yield server
+        command = [PG_BIN / "postgres", "-D", data, "-c", "listen_addresses=127.0.0.1",
+                   "-c", f"port={port}", "-c", "unix_socket_directories="]  # fmt: skip
+        # SIGINT is PostgreSQL's fast shutdown: it does not wait for clients.
+        with running(
+            command,
+            log=log_path,
+            ready=lambda: _accepts_connections(server),
+            cwd=work,
+            env=env,
+            stop_signal=signal.SIGINT,
+            **run_as,
+        ):
+            yield server
     finally:
-        try:
-            if (data / "postmaster.pid").exists():
-                run(pg_ctl, "stop", "-D", data, "-m", "fast", "-w", "-t", "60")
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @contextlib.contextmanager

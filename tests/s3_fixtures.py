@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.fs as pafs
 import pytest
+from servers import free_port, running
 
 from backends import S3Settings
 
@@ -34,12 +32,6 @@ _PORT_FLAGS = (
     "admin.port.grpc",
     "webdav.port",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -95,7 +87,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
             }
         )
     )
-    ports = {flag: _free_port() for flag in _PORT_FLAGS}
+    ports = {flag: free_port() for flag in _PORT_FLAGS}
     data = work / "data"
     data.mkdir()
     command = [
@@ -108,29 +100,16 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         access_key=server.access_key,
         secret_key=server.secret_key,
     )
-    with open(work / "weed.log", "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            fs = server.filesystem()
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    fs.create_dir(BUCKET)
-                    with fs.open_output_stream(f"{BUCKET}/.ready") as out:
-                        out.write(b"ok")
-                    break
-                except OSError as e:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise RuntimeError(f"SeaweedFS did not start; see {work}/weed.log") from e
-                    time.sleep(0.5)
-            yield server
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    fs = server.filesystem()
+
+    def bucket_ready() -> bool:
+        fs.create_dir(BUCKET)
+        with fs.open_output_stream(f"{BUCKET}/.ready") as out:
+            out.write(b"ok")
+        return True
+
+    with running(command, log=work / "weed.log", ready=bucket_ready):
+        yield server
 
 
 def upload(server: S3Server, local: Path, key: str) -> str:

@@ -71,6 +71,7 @@ def assert_variants_agree(text: str, report: dict[str, object], variants: list[s
     assert "CPU:" in text and "DuckDB:" in text
 
 
+@pytest.mark.slow
 def test_harness_smoke_duckdb_and_pandas(tmp_path: Path) -> None:
     variants = ["ufo-etl-duckdb", "duckdb-sql", "pandas"]
     text, report = run_harness(tmp_path, *variants)

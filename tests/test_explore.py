@@ -162,6 +162,7 @@ print("VIA-IBIS", *same(con.sql(open(files["by_state"]).read()), by_state))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend_name", BACKEND_NAMES)
 def test_shell_evaluates_raw_and_runs_the_printed_sql(run: Run, backend_name: str) -> None:
     # `sql` for every dataset, side by side (it compiles; it starts no engine).
@@ -211,6 +212,7 @@ def test_shell_evaluates_raw_and_runs_the_printed_sql(run: Run, backend_name: st
     assert lines[-1] == f"VIA-IBIS {expected['by_state'][0]} 0"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend_name", BACKEND_NAMES)
 def test_preview_prints_the_first_rows(run: Run, backend_name: str) -> None:
     result = etl_cli(run, "preview", "top10_states", "--limit", "3", "--backend", backend_name)
@@ -224,6 +226,7 @@ def test_preview_prints_the_first_rows(run: Run, backend_name: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_preview_of_a_date_shows_nulls_and_cuts_long_values(run: Run) -> None:
     result = etl_cli(run, "preview", "rejects", "--date", PARTIAL_DATE.isoformat(), "--limit", "20")
     assert result.returncode == 0, result.stderr
@@ -236,6 +239,7 @@ def test_preview_of_a_date_shows_nulls_and_cuts_long_values(run: Run) -> None:
     assert f"of {rejects.num_rows} rows of rejects, {PARTIAL_DATE}" in result.stdout
 
 
+@pytest.mark.slow
 def test_shell_on_a_partial_date_without_raw_files(run: Run) -> None:
     missing = run.work / "nothing-*.tsv"
     result = etl_cli(
@@ -257,6 +261,7 @@ def test_shell_on_a_partial_date_without_raw_files(run: Run) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_runs_lists_each_date_with_its_complete_datasets(run: Run) -> None:
     result = etl_cli(run, "runs")
     assert result.returncode == 0, result.stderr
@@ -272,6 +277,7 @@ def test_runs_lists_each_date_with_its_complete_datasets(run: Run) -> None:
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_unknown_dataset_is_a_usage_error(run: Run) -> None:
     for command in ("sql", "preview"):
         result = etl_cli(run, command, "ufo_pilots")
@@ -280,6 +286,7 @@ def test_unknown_dataset_is_a_usage_error(run: Run) -> None:
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_date_without_complete_output_is_an_error(run: Run) -> None:
     # sightings is complete for PARTIAL_DATE, by_state is not.
     preview = etl_cli(run, "preview", "by_state", "--date", PARTIAL_DATE.isoformat())
@@ -295,6 +302,7 @@ def test_a_date_without_complete_output_is_an_error(run: Run) -> None:
     assert_one_line_error(empty, "no complete run under", "run the pipeline first")
 
 
+@pytest.mark.slow
 def test_spark_without_java_names_java_home(run: Run, tmp_path: Path) -> None:
     no_java = tmp_path / "no-java-here"
     no_java.mkdir()
@@ -330,6 +338,7 @@ def silent_master() -> Iterator[int]:
     server.close()
 
 
+@pytest.mark.slow
 def test_unreachable_spark_master_fails_within_the_timeout(run: Run, silent_master: int) -> None:
     refused = f"spark://127.0.0.1:{free_port()}"
     result = etl_cli(run, "shell", "--backend", "spark", "--spark-master", refused)

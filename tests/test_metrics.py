@@ -131,6 +131,7 @@ def test_metrics_go_to_postgres_when_configured(
     assert {task for task, _, _ in in_postgres} >= {"ReadUFOs", "TopStatesToDatabase"}
 
 
+@pytest.mark.slow
 def test_metrics_command_prints_the_last_runs(
     backend: Backend, run_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

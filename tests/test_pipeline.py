@@ -236,6 +236,7 @@ def test_killed_writer_leaves_nothing_complete_and_rerun_recovers(
         assert got == want, name
 
 
+@pytest.mark.slow
 def test_cli_exit_codes(tmp_path: Path, shared_data: Path) -> None:
     ok = _cli(
         "UFOPipeline",

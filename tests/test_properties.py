@@ -2,14 +2,15 @@
 
 Each engine is compared with the pure-Python reference (``tests/reference.py``);
 DuckDB equal to the reference and Spark equal to the reference means DuckDB
-equals Spark. Examples are bounded so the Spark run stays within minutes.
+equals Spark. Each example is up to five raw files read as one input; examples
+are bounded so the Spark run stays within a minute.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+import pytest
 import reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -98,8 +99,8 @@ _LINE = st.one_of(
 )
 
 
-def _run_engine(backend: Backend, path: Path) -> dict[str, list[dict[str, Any]]]:
-    raw = backend.read_raw(str(path), "tsv")
+def _run_engine(backend: Backend, raw_path: str) -> dict[str, list[dict[str, Any]]]:
+    raw = backend.read_raw(raw_path, "tsv")
     classified = transforms.classify(raw.records)
     return {
         "sightings": backend.to_rows(transforms.sightings(classified)),
@@ -111,25 +112,33 @@ def _key(row: dict[str, Any]) -> list[tuple[bool, str]]:
     return [(value is None, repr(value)) for value in row.values()]
 
 
+_FILE = st.tuples(
+    st.lists(st.one_of(_LINE, _LINE.map(lambda line: line + "\n")), min_size=1, max_size=40),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+)
+"""One raw file: its lines (some with an extra LF, an empty line that is not a
+record) and its line break."""
+
+
 @settings(
-    max_examples=40,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(
-    lines=st.lists(st.one_of(_LINE, _LINE.map(lambda line: line + "\n")), min_size=1, max_size=40),
-    newline=st.sampled_from(["\n", "\r\n", "\r"]),
-)
+@given(files=st.lists(_FILE, min_size=1, max_size=5))
 def test_generated_rows_match_the_reference(
-    backend: Backend, tmp_path: Path, lines: list[str], newline: str
+    backend: Backend, tmp_path_factory: pytest.TempPathFactory, files: list[tuple[list[str], str]]
 ) -> None:
-    path = tmp_path / "generated.tsv"
-    # Some lines carry an extra LF: an empty line, which is not a record.
-    path.write_bytes(newline.join(["\t".join(reference.HEADER), *lines]).encode("utf-8"))
-    expected_sightings, expected_rejects = reference.classify(
-        reference.read_raw([str(path)], "tsv")
-    )
-    got = _run_engine(backend, path)
+    # Several files per example: one engine run checks them all (compiling the
+    # transforms is most of an example's time) and duplicates across files count.
+    folder = tmp_path_factory.mktemp("generated")
+    paths = []
+    for number, (lines, newline) in enumerate(files):
+        path = folder / f"generated-{number}.tsv"
+        path.write_bytes(newline.join(["\t".join(reference.HEADER), *lines]).encode("utf-8"))
+        paths.append(str(path))
+    expected_sightings, expected_rejects = reference.classify(reference.read_raw(paths, "tsv"))
+    got = _run_engine(backend, str(folder / "*.tsv"))
     for name, expected in (("sightings", expected_sightings), ("rejects", expected_rejects)):
         want = sorted(expected, key=_key)
         columns = list(want[0]) if want else None

@@ -732,6 +732,7 @@ def nuforc_run(nuforc_records: list[RawRecord]) -> dict[str, list[ref.Row]]:
     return {"sightings": sightings, "rejects": rejects, "by_state": state_rows}
 
 
+@pytest.mark.slow
 def test_nuforc_2019_counts(
     nuforc_records: list[RawRecord], nuforc_run: dict[str, list[ref.Row]]
 ) -> None:
@@ -743,6 +744,7 @@ def test_nuforc_2019_counts(
     assert len(multi_line) == 4  # 3 in Duration, 1 in Summary
 
 
+@pytest.mark.slow
 def test_nuforc_2019_durations_parse(nuforc_records: list[RawRecord]) -> None:
     durations = [
         r.fields[4]
@@ -753,6 +755,7 @@ def test_nuforc_2019_durations_parse(nuforc_records: list[RawRecord]) -> None:
     assert len(parsed) / len(durations) >= 0.85
 
 
+@pytest.mark.slow
 def test_nuforc_2019_values(nuforc_run: dict[str, list[ref.Row]]) -> None:
     sightings = nuforc_run["sightings"]
     assert all(s["posted"] is not None for s in sightings)

@@ -1038,6 +1038,7 @@ def bad_setting_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
         return dict(zip(BAD_SETTINGS, pool.map(run, BAD_SETTINGS)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(BAD_SETTINGS))
 def test_a_bad_setting_fails_before_anything_is_written(
     bad_setting_runs: dict[str, Any], case: str, reliability: Recorder

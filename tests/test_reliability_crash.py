@@ -33,6 +33,7 @@ import pytest
 from conftest import ROOT, SPARK_TEST_CONF, free_port
 from pg_fixtures import PostgresServer, set_options
 from s3_fixtures import BUCKET, S3Server, upload
+from servers import wait_until
 from test_reliability import DATASETS, RUN_DATE, Recorder
 
 import backends
@@ -43,7 +44,7 @@ from backends import SUCCESS, Backend, DatasetLocation, S3Settings, _storage
 from backends._storage import filesystem, read_table
 from etl.generate import generate
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.attack
 
 
 @pytest.fixture
@@ -666,14 +667,11 @@ class Cluster:
         return worker
 
     def wait_for_workers(self, alive: int, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            with contextlib.suppress(OSError):
-                workers = self.state().get("workers", [])
-                if sum(w.get("state") == "ALIVE" for w in workers) >= alive:
-                    return
-            assert time.monotonic() < deadline, f"no {alive} live worker(s); see {self.work}"
-            time.sleep(1)
+        def enough() -> bool:
+            workers = self.state().get("workers", [])
+            return sum(w.get("state") == "ALIVE" for w in workers) >= alive
+
+        wait_until(enough, what=f"{alive} live Spark worker(s) (see {self.work})", timeout=timeout)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from backends import DatasetLocation
 from backends._storage import filesystem, read_table
 from etl.generate import generate
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.attack
 
 DATE = dt.date(2024, 5, 17)
 OTHER_DATE = dt.date(2024, 5, 18)

@@ -396,7 +396,7 @@ def test_a_run_without_sightings_still_reports(
             assert image.size == size
 
 
-@pytest.mark.slow
+@pytest.mark.attack
 def test_killed_publisher_leaves_nothing_complete_and_rerun_recovers(
     raw_file: Path, tmp_path: Path
 ) -> None:
@@ -587,6 +587,7 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_browser_check_catches_errors(tmp_path: Path) -> None:
     """The check below can fail: a missing image and a console error are caught."""
@@ -602,6 +603,7 @@ def test_browser_check_catches_errors(tmp_path: Path) -> None:
     assert any('"boom"' in line for line in seen["console"])
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_report_renders_in_headless_chromium(pipeline_root: str, tmp_path: Path) -> None:
     page_dir = tmp_path / "report"

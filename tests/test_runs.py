@@ -163,6 +163,7 @@ def _luigi(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_range_daily_from_the_command_line(raw_by_day: Path, tmp_path: Path) -> None:
     root = tmp_path / "out"
     done = _luigi(
@@ -177,6 +178,7 @@ def test_range_daily_from_the_command_line(raw_by_day: Path, tmp_path: Path) -> 
         assert (root / "ufo" / "report" / f"date={day.isoformat()}" / "index.html").is_file()
 
 
+@pytest.mark.slow
 def test_range_monthly_reads_a_folder_per_month(tmp_path: Path) -> None:
     for month, seed in ((1, 7), (2, 8)):
         folder = tmp_path / "raw" / "2026" / f"{month:02d}"

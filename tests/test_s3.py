@@ -136,7 +136,7 @@ def test_wrong_key_fails_clearly(s3_server: S3Server, raw_on_s3: tuple[str, list
     assert wrong_secret not in repr(bad)
 
 
-@pytest.mark.slow
+@pytest.mark.attack
 def test_killed_writer_on_s3_leaves_nothing_complete(
     s3_server: S3Server, s3_prefix: str, raw_on_s3: tuple[str, list[Path]], tmp_path: Path
 ) -> None:

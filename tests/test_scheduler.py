@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, free_port
+from conftest import ROOT
 from pg_fixtures import PostgresServer
+from servers import free_port, running
 
 import etl
 
@@ -67,34 +67,16 @@ def luigid(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[Luigid]:
         else [sys.executable, "-c", "from luigi.cmdline import luigid; luigid()"]
     )
     log_path = tmp_path / "luigid.log"
-    with open(log_path, "w") as log_file:
-        process = subprocess.Popen(
-            [*command, "--port", str(port), "--address", "127.0.0.1"],
-            cwd=tmp_path,
-            env=_clean_env(LUIGI_CONFIG_PATH=str(config), PGPASSWORD=postgres_server.password),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        server = Luigid(f"http://127.0.0.1:{port}", log_path)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                server.rpc("task_list", status="DONE")
-                break
-            except (OSError, urllib.error.URLError):
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"luigid did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+    server = Luigid(f"http://127.0.0.1:{port}", log_path)
+    with running(
+        [*command, "--port", str(port), "--address", "127.0.0.1"],
+        log=log_path,
+        ready=lambda: server.rpc("task_list", status="DONE") is not None,
+        cwd=tmp_path,
+        env=_clean_env(LUIGI_CONFIG_PATH=str(config), PGPASSWORD=postgres_server.password),
+        timeout=60,
+    ):
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_pipeline_runs_through_luigid_with_history_in_postgres(
