@@ -1,7 +1,10 @@
-"""PostgreSQL connections for the load and the run metrics: settings from
-``[postgres]`` and libpq's ``PG*`` variables, errors that never show the password.
+"""PostgreSQL settings for the load and the run metrics: from ``[postgres]`` and
+libpq's ``PG*`` variables, with errors that never show the password.
 
-psycopg is imported on first use: ``import etl`` works without the postgres extra.
+The load (:mod:`etl.load`) connects with psycopg2, the driver of
+``luigi.contrib.postgres``, through these settings; the run metrics
+(:mod:`etl.metrics`) connect with psycopg 3 through :func:`connect`, imported on
+first use: ``import etl`` works without the postgres extra.
 """
 
 from __future__ import annotations

@@ -80,6 +80,13 @@ class postgres(luigi.Config):  # noqa: N801
         description="Password (PGPASSWORD). Never commit it: use the environment.",
         significant=False,
     )
+    marker_table = luigi.Parameter(
+        default="table_updates",
+        description=(
+            "Luigi's marker table of the loads (marker-table, as luigi.contrib.postgres "
+            "spells it): one row per load, update_id = the load's task id."
+        ),
+    )
 
 
 class s3(luigi.Config):  # noqa: N801

@@ -21,9 +21,9 @@ from test_pipeline import DATASETS, RUN_DATE, read_dataset
 import etl
 import etl.tasks
 from backends import Backend
+from etl._postgres import connect, postgres_connection_kwargs
 from etl.datasets import DATASETS as REGISTRY
 from etl.generate import generate
-from etl.load import connect, postgres_connection_kwargs
 from etl.metrics import read_runs
 
 DATASET_OF_TASK = {d.task: d.name for d in REGISTRY.values() if not d.from_raw}

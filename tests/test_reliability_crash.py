@@ -536,11 +536,14 @@ def _rows(pg: PostgresServer) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
+LOAD_MARKER_KEY = f"top10_states date={LOAD_DATE.isoformat()}"
+
+
 def _marker(pg: PostgresServer) -> Any:
+    """The load markers of LOAD_DATE in Luigi's marker table."""
     with pg.connect() as conn:
         return conn.execute(
-            "SELECT rows FROM ufo_etl_loads WHERE target = 'top10_states' AND date = %s",
-            (LOAD_DATE,),
+            "SELECT update_id FROM table_updates WHERE target_table = %s", (LOAD_MARKER_KEY,)
         ).fetchone()
 
 
@@ -564,22 +567,34 @@ def test_a_killed_load_leaves_the_old_rows(
         for r in read_table(DatasetLocation(str(data_root), "top10_states", LOAD_DATE)).to_pylist()
     )
     old_rows = [(rank, f"S{rank}", 1000 + rank) for rank in range(1, 11)]
-    kwargs = etl.load.postgres_connection_kwargs()
-    etl.load.replace_rows(kwargs, "top10_states", LOAD_DATE, old_rows)
+    # The task the subprocess runs: the same identity, so the same marker row.
+    load = etl.TopStatesToDatabase(
+        date=LOAD_DATE, data_root=str(data_root), raw_path=str(raw), raw_format="tsv"
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(etl.load.TopStatesToDatabase, "read_rows", lambda self: old_rows)
+        load.run()
+    assert _rows(pg) == old_rows and _marker(pg) == (load.update_id,)
     with pg.connect() as conn:  # the marker goes: the date must be loaded again
-        conn.execute("DELETE FROM ufo_etl_loads WHERE date = %s", (LOAD_DATE,))
+        conn.execute("DELETE FROM table_updates WHERE update_id = %s", (load.update_id,))
+    assert not load.complete()
 
     env = {"PGHOST": pg.host, "PGPORT": str(pg.port), "PGDATABASE": pg.database,
            "PGUSER": pg.user, "PGPASSWORD": pg.password}  # fmt: skip
     storage = Storage("local", str(raw), str(data_root), None, env, {})
     command = [sys.executable, "-m", "luigi", "--module", "etl", "TopStatesToDatabase",
                "--local-scheduler", "--date", LOAD_DATE.isoformat(),
-               "--etl-data-root", str(data_root), "--etl-raw-path", str(raw)]  # fmt: skip
+               "--etl-data-root", str(data_root), "--etl-raw-path", str(raw),
+               "--etl-raw-format", "tsv"]  # fmt: skip
 
-    # A marker row for the date, inserted and not committed: the load deletes the
-    # old rows, inserts the new ones, then waits on this row in its last statement.
+    # The load's marker row, inserted and not committed: the load deletes the old
+    # rows, COPYs the new ones, then waits on this row in its last statement (the
+    # marker's INSERT, in CopyToTable's one transaction).
     blocker = pg.connect()
-    blocker.execute("INSERT INTO ufo_etl_loads VALUES ('top10_states', %s, now(), 0)", (LOAD_DATE,))
+    blocker.execute(
+        "INSERT INTO table_updates (update_id, target_table) VALUES (%s, %s)",
+        (load.update_id, LOAD_MARKER_KEY),
+    )
     log = tmp_path / "load.log"
     process = start(command, storage, log)
     try:
@@ -592,13 +607,13 @@ def test_a_killed_load_leaves_the_old_rows(
                 waiting = conn.execute(
                     "SELECT a.pid FROM pg_stat_activity a"
                     " WHERE a.application_name = 'ufo-etl' AND a.wait_event_type = 'Lock'"
-                    " AND a.query ILIKE 'INSERT INTO \"ufo_etl_loads\"%%'"
+                    " AND a.query ILIKE 'INSERT INTO table_updates %%'"
                     " AND EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
                     "   WHERE l.pid = a.pid AND c.relname = 'top10_states'"
                     "   AND l.mode = 'RowExclusiveLock' AND l.granted)"
                 ).fetchone()
             time.sleep(0.1)
-        # Mid-transaction: the old rows are deleted and the new ones inserted, in
+        # Mid-transaction: the old rows are deleted and the new ones copied, in
         # the load's uncommitted transaction; everyone else still sees the old rows.
         assert _rows(pg) == old_rows
         os.killpg(process.pid, signal.SIGKILL)
@@ -624,11 +639,12 @@ def test_a_killed_load_leaves_the_old_rows(
     rerun = tmp_path / "rerun.log"
     assert reap(start(command, storage, rerun)) == 0, rerun.read_text()[-3000:]
     assert _rows(pg) == new_rows != old_rows
-    assert _marker(pg) == (10,)
+    assert _marker(pg) == (load.update_id,)
+    assert load.complete()
     reliability.record(
         "kill_pg_load",
         "any",
-        "killed after its DELETE and INSERT, before COMMIT: the table kept the 10 old rows "
+        "killed after its DELETE and COPY, before COMMIT: the table kept the 10 old rows "
         "(readers saw them throughout), no marker; the re-run loaded the 10 new rows",
         faults=1,
         rows_lost=0,

@@ -349,7 +349,7 @@ def test_secrets_appear_nowhere(
         texts["etl_runs and loads in PostgreSQL"] = json.dumps(
             [
                 conn.execute(f"SELECT * FROM {table}").fetchall()
-                for table in ("etl_runs", "ufo_etl_loads", "top10_states")
+                for table in ("etl_runs", "table_updates", "top10_states")
                 if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() != (None,)
             ],
             default=str,
