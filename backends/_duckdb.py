@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -21,6 +22,7 @@ from backends._base import Backend
 from backends._rawfiles import RAW_RECORDS_SCHEMA, RawFile, open_raw, split_tsv_line
 from backends._s3 import S3Settings, is_s3, s3_key
 from backends._storage import filesystem
+from backends.errors import RawInputError
 from transforms.schema import RAW_FIELDS
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,91 @@ class DuckDBBackend(Backend):
             """
         )
         return self.con.table(name)
+
+    def _read_csv(self, files: Sequence[RawFile]) -> ir.Table:
+        """The raw records of RFC 4180 files that passed inspection, read by
+        DuckDB's own CSV reader into a temporary table.
+
+        Records with seven fields are read as such (an unquoted empty field, which
+        DuckDB reads as NULL, is ``''``). A record with another number of fields is
+        a rejected line of the reader (``store_rejects``), whose text DuckDB keeps;
+        its fields come from splitting that text with a regular expression.
+
+        Raises
+        ------
+        RawInputError
+            When DuckDB rejects a record for anything but its number of fields.
+        """
+        name = f"raw_records_{uuid.uuid4().hex[:8]}"
+        rejects, scans = f"{name}_rejects", f"{name}_scans"
+        paths = "[" + ", ".join(_literal(f.path) for f in files) + "]"
+        columns = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in RAW_FIELDS) + "}"
+        fields = ", ".join(f"coalesce({_quote(n)}, '') AS {_quote(n)}" for n in RAW_FIELDS)
+        try:
+            self._duckdb.execute(
+                f"""
+                CREATE TEMP TABLE "{name}" AS
+                SELECT filename AS source_file,
+                       CAST({len(RAW_FIELDS)} AS INTEGER) AS field_count,
+                       {fields},
+                       CAST(NULL AS VARCHAR) AS raw_line
+                FROM read_csv({paths}, columns = {columns}, header = true, delim = ',',
+                              quote = '"', escape = '"', auto_detect = false,
+                              strict_mode = true, null_padding = false,
+                              allow_quoted_nulls = false, filename = true,
+                              store_rejects = true, rejects_table = '{rejects}',
+                              rejects_scan = '{scans}', max_line_size = {_BLOCK_BYTES},
+                              buffer_size = {2 * _BLOCK_BYTES})
+                """
+            )
+        except duckdb.Error as e:
+            raise RawInputError(f"{files[0].path}: DuckDB cannot read the CSV files: {e}") from e
+        try:
+            self._insert_malformed_csv(name, rejects, scans)
+        finally:
+            for table in (rejects, scans):
+                self._duckdb.execute(f'DROP TABLE IF EXISTS "{table}"')
+        return self.con.table(name)
+
+    def _insert_malformed_csv(self, name: str, rejects: str, scans: str) -> None:
+        """Add the records DuckDB rejected for their number of fields to ``name``."""
+        other = self._duckdb.execute(
+            f"""
+            SELECT s.file_path, r.line, r.error_type, r.error_message
+            FROM "{rejects}" r JOIN "{scans}" s USING (scan_id, file_id)
+            WHERE r.error_type NOT IN ('TOO MANY COLUMNS', 'MISSING COLUMNS')
+            ORDER BY s.file_path, r.line LIMIT 1
+            """
+        ).fetchone()
+        if other is not None:
+            path, line, kind, message = other
+            raise RawInputError(f"{path}: record {line}: DuckDB refused it ({kind}): {message}")
+        # The text DuckDB keeps starts after the previous record's last byte: the
+        # line break that ended it comes first. A record cannot start with a line
+        # break (outside quotes one ends it), so leading CR/LF are dropped.
+        split = 'regexp_extract_all(raw_line || \',\', \'("(?:[^"]|"")*"|[^,]*),\', 1)'
+        unquote = (
+            "list_transform(parts, f -> CASE WHEN starts_with(f, '\"') "
+            "THEN replace(f[2:-2], '\"\"', '\"') ELSE f END)"
+        )
+        fields = ", ".join(f"fields[{i}] AS {_quote(n)}" for i, n in enumerate(RAW_FIELDS, 1))
+        self._duckdb.execute(
+            f"""
+            INSERT INTO "{name}"
+            SELECT source_file, CAST(len(fields) AS INTEGER), {fields}, raw_line
+            FROM (
+                SELECT source_file, raw_line, {unquote} AS fields
+                FROM (
+                    SELECT source_file, raw_line, {split} AS parts
+                    FROM (
+                        SELECT DISTINCT s.file_path AS source_file, r.line,
+                               ltrim(r.csv_line, chr(13) || chr(10)) AS raw_line
+                        FROM "{rejects}" r JOIN "{scans}" s USING (scan_id, file_id)
+                    )
+                )
+            )
+            """
+        )
 
     def from_arrow(self, tables: Sequence[Any]) -> ir.Table:
         table = pa.concat_tables(tables) if tables else RAW_RECORDS_SCHEMA.empty_table()
