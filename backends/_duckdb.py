@@ -19,7 +19,13 @@ import pyarrow.fs as pafs
 from ibis.backends.sql.datatypes import DuckDBType
 
 from backends._base import Backend
-from backends._rawfiles import RAW_RECORDS_SCHEMA, RawFile, open_raw, split_tsv_line
+from backends._rawfiles import (
+    RAW_RECORDS_SCHEMA,
+    RawFile,
+    csv_record_batches,
+    open_raw,
+    split_tsv_line,
+)
 from backends._s3 import S3Settings, is_s3, s3_key
 from backends._storage import filesystem
 from backends.errors import RawInputError
@@ -30,6 +36,8 @@ log = logging.getLogger(__name__)
 # Larger than any sane record: the longest line either reader takes (pyarrow needs
 # a row to fit a block; DuckDB's max_line_size); a longer one fails the run.
 _BLOCK_BYTES = 16 << 20
+# DuckDB keeps at most this many characters of a rejected CSV record's text.
+_REJECT_TEXT_CHARS = 10_000
 
 
 class DuckDBBackend(Backend):
@@ -122,13 +130,47 @@ class DuckDBBackend(Backend):
         return self.con.table(name)
 
     def _read_csv(self, files: Sequence[RawFile]) -> ir.Table:
-        """The raw records of RFC 4180 files that passed inspection, read by
-        DuckDB's own CSV reader into a temporary table.
+        """The raw records of RFC 4180 files that passed inspection.
+
+        DuckDB's own CSV reader reads them (:meth:`_native_csv`), except the
+        files where some record ends with an empty field
+        (:attr:`RawFile.empty_last_field`): DuckDB drops empty fields beyond the
+        declared seven, even in strict mode, so ``a,b,c,d,e,f,g,`` would be read
+        as a well-formed record; and the files where a record of another number of
+        fields is too long for the text DuckDB keeps of a rejected record
+        (10,000 characters). Those files (none of NUFORC's) are parsed by the csv
+        module while they stream, a batch at a time, into a temporary table.
+        """
+        native = [f.path for f in files if not f.empty_last_field]
+        streamed = [f.path for f in files if f.empty_last_field]
+        tables = []
+        if native:
+            table, cut = self._native_csv(native)
+            tables.append(table)
+            streamed += cut
+        if streamed:
+            batches = (
+                batch for path in sorted(streamed) for batch in csv_record_batches(path, self.s3)
+            )
+            tables.append(
+                self._load(pa.RecordBatchReader.from_batches(RAW_RECORDS_SCHEMA, batches))
+            )
+        return tables[0] if len(tables) == 1 else ibis.union(*tables)
+
+    def _native_csv(self, files: Sequence[str]) -> tuple[ir.Table, list[str]]:
+        """The raw records of RFC 4180 files, read by DuckDB's own CSV reader into
+        a temporary table.
 
         Records with seven fields are read as such (an unquoted empty field, which
         DuckDB reads as NULL, is ``''``). A record with another number of fields is
         a rejected line of the reader (``store_rejects``), whose text DuckDB keeps;
         its fields come from splitting that text with a regular expression.
+
+        Returns
+        -------
+        tuple[ir.Table, list[str]]
+            The records, and the files left out of them because DuckDB kept only
+            the start of the text of one of their rejected records.
 
         Raises
         ------
@@ -137,7 +179,7 @@ class DuckDBBackend(Backend):
         """
         name = f"raw_records_{uuid.uuid4().hex[:8]}"
         rejects, scans = f"{name}_rejects", f"{name}_scans"
-        paths = "[" + ", ".join(_literal(f.path) for f in files) + "]"
+        paths = "[" + ", ".join(_literal(f) for f in files) + "]"
         columns = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in RAW_FIELDS) + "}"
         fields = ", ".join(f"coalesce({_quote(n)}, '') AS {_quote(n)}" for n in RAW_FIELDS)
         try:
@@ -158,16 +200,18 @@ class DuckDBBackend(Backend):
                 """
             )
         except duckdb.Error as e:
-            raise RawInputError(f"{files[0].path}: DuckDB cannot read the CSV files: {e}") from e
+            raise RawInputError(f"{files[0]}: DuckDB cannot read the CSV files: {e}") from e
         try:
-            self._insert_malformed_csv(name, rejects, scans)
+            cut = self._insert_malformed_csv(name, rejects, scans)
         finally:
             for table in (rejects, scans):
                 self._duckdb.execute(f'DROP TABLE IF EXISTS "{table}"')
-        return self.con.table(name)
+        return self.con.table(name), cut
 
-    def _insert_malformed_csv(self, name: str, rejects: str, scans: str) -> None:
-        """Add the records DuckDB rejected for their number of fields to ``name``."""
+    def _insert_malformed_csv(self, name: str, rejects: str, scans: str) -> list[str]:
+        """Add the records DuckDB rejected for their number of fields to ``name``;
+        remove from it the files of which DuckDB kept a rejected record's text
+        cut short, and return them."""
         other = self._duckdb.execute(
             f"""
             SELECT s.file_path, r.line, r.error_type, r.error_message
@@ -179,6 +223,19 @@ class DuckDBBackend(Backend):
         if other is not None:
             path, line, kind, message = other
             raise RawInputError(f"{path}: record {line}: DuckDB refused it ({kind}): {message}")
+        cut = [
+            path
+            for (path,) in self._duckdb.execute(
+                f"""
+                SELECT DISTINCT s.file_path
+                FROM "{rejects}" r JOIN "{scans}" s USING (scan_id, file_id)
+                WHERE length(r.csv_line) >= {_REJECT_TEXT_CHARS}
+                """
+            ).fetchall()
+        ]
+        if cut:
+            listed = ", ".join(_literal(p) for p in cut)
+            self._duckdb.execute(f'DELETE FROM "{name}" WHERE source_file IN ({listed})')
         # The text DuckDB keeps starts after the previous record's last byte: the
         # line break that ended it comes first. A record cannot start with a line
         # break (outside quotes one ends it), so leading CR/LF are dropped.
@@ -200,11 +257,14 @@ class DuckDBBackend(Backend):
                         SELECT DISTINCT s.file_path AS source_file, r.line,
                                ltrim(r.csv_line, chr(13) || chr(10)) AS raw_line
                         FROM "{rejects}" r JOIN "{scans}" s USING (scan_id, file_id)
+                        WHERE NOT list_contains(?::VARCHAR[], s.file_path)
                     )
                 )
             )
-            """
+            """,
+            [cut],
         )
+        return cut
 
     def from_arrow(self, tables: Sequence[Any]) -> ir.Table:
         table = pa.concat_tables(tables) if tables else RAW_RECORDS_SCHEMA.empty_table()

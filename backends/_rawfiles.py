@@ -64,6 +64,9 @@ class RawFile:
         True when every line ends with LF alone (no CR anywhere), no line holds a
         NUL byte, and the header is the first line: a file any line-oriented
         reader splits the same way (tsv only).
+    empty_last_field
+        Some record ends with an empty field, quoted or not (csv only): a record
+        that DuckDB's CSV reader may shorten (see ``DuckDBBackend._read_csv``).
     """
 
     path: str
@@ -72,6 +75,7 @@ class RawFile:
     header_line: str
     header_copies: int = 0
     plain_lines: bool = False
+    empty_last_field: bool = False
 
 
 def check_format(raw_format: str) -> RawFormat:
@@ -335,10 +339,15 @@ class _CsvCounter:
     in_quotes: bool = False
     in_record: bool = False
     """The current record has begun (some byte of it was seen)."""
+    opened_at: int = -2
+    """Where, in the current block, the quoted field being read opened."""
+    empty_last_field: bool = False
+    """Some record ended with an empty field."""
 
     def feed(self, block: bytes, last: bool) -> None:
         """Count the records that ``block`` ends (all remaining ones if ``last``)."""
         pos, n = 0, len(block)
+        self.opened_at = -2
         while pos < n:
             if self.in_quotes:
                 quote = block.find(b'"', pos)
@@ -350,16 +359,21 @@ class _CsvCounter:
                 after = block[quote + 1 : quote + 2]
                 if after not in (b",", b"\n", b"\r", b""):
                     self._fail(block, quote + 1, "',' expected after '\"'")
+                if quote == self.opened_at + 1 and after != b",":
+                    self.empty_last_field = True
                 self.in_quotes = False
                 pos = quote + 1
                 continue
             quote = block.find(b'"', pos)
             end = n if quote < 0 else quote
             self._count_region(block, pos, end)
+            if quote < 0 and last and block.endswith(b","):
+                self.empty_last_field = True
             if quote < 0:
                 break
             at_field_start = not self.in_record or block[quote - 1 : quote] == b","
             self.in_quotes = at_field_start
+            self.opened_at = quote
             self.in_record = True
             pos = quote + 1
         self.lines_before += _terminators(block, 0, n)
@@ -377,6 +391,10 @@ class _CsvCounter:
         """Count the records and empty lines ended in ``block[start:end]``,
         which is outside quotes and holds no quote."""
         ends = _terminators(block, start, end)
+        if ends and not self.empty_last_field:
+            self.empty_last_field = (
+                block.find(b",\n", start, end) >= 0 or block.find(b",\r", start, end) >= 0
+            )
         if not ends:
             self.in_record = self.in_record or end > start
             return
@@ -446,6 +464,7 @@ def inspect_csv(path: str, stream: BinaryIO) -> RawFile:
         records=max(counter.records - 1, 0),
         empty_lines=counter.empty,
         header_line=",".join(header or []).removeprefix(_BOM),
+        empty_last_field=counter.empty_last_field,
     )
 
 

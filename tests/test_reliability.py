@@ -341,6 +341,13 @@ def csv_text(rows: list[list[str]], terminator: str = "\n") -> str:
     return out.getvalue()
 
 
+def csv_record(row: list[str]) -> str:
+    """One record as ``csv_text`` writes it, without its line break."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(row)
+    return out.getvalue().removesuffix("\r\n")
+
+
 def tsv_text(lines: list[str], terminator: str = "\n") -> str:
     return "".join(line + terminator for line in [TSV_HEADER, *lines])
 
@@ -480,6 +487,49 @@ ACCEPTED_CSV = [
         "field_count.csv",
         csv_text([[*fields("extra csv"), "more"], fields("missing csv")[:6]]).encode(),
         {"malformed": 2},
+    ),
+    Accepted(
+        "wrong_field_count",
+        "trailing_empty_fields.csv",
+        csv_text(
+            [
+                [*fields("trail 1"), ""],
+                [*fields("trail 2"), "", ""],
+                fields("trail 3", posted=""),
+                fields("trail 4"),
+            ]
+        ).encode(),
+        {"malformed": 2, None: 2},
+        _malformed_lines(
+            csv_record([*fields("trail 1"), ""]), csv_record([*fields("trail 2"), "", ""])
+        ),
+    ),
+    Accepted(
+        "wrong_field_count",
+        "long_malformed.csv",
+        csv_text([fields("long bad", summary=BIG)[:6], fields("long ok")], "\r\n").encode(),
+        {"malformed": 1, None: 1},
+        _malformed_lines(csv_record(fields("long bad", summary=BIG)[:6])),
+    ),
+    Accepted(
+        "quoted_newlines",
+        "quoted_newline_malformed.csv",
+        csv_text([[*fields("qnl bad", summary="a\r\nb"), "extra"]], "\r\n").encode(),
+        {"malformed": 1},
+        _malformed_lines(csv_record([*fields("qnl bad", summary="a\r\nb"), "extra"])),
+    ),
+    Accepted(
+        "blank_lines",
+        "blank_lines.csv",
+        (
+            "\ufeff"
+            + CSV_HEADER
+            + "\r\n\r\n"
+            + csv_record(fields("blank csv 1"))
+            + "\r\n\r\n\r\n"
+            + csv_record(fields("blank csv 2"))  # no final line break
+        ).encode(),
+        {None: 2},
     ),
     Accepted(
         "crlf",
