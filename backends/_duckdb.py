@@ -8,6 +8,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import ibis
@@ -28,7 +29,7 @@ from backends._rawfiles import (
 )
 from backends._s3 import S3Settings, is_s3, s3_key
 from backends._storage import filesystem
-from backends.errors import RawInputError
+from backends.errors import BackendUnavailableError, RawInputError
 from transforms.schema import RAW_FIELDS
 
 log = logging.getLogger(__name__)
@@ -52,9 +53,10 @@ class DuckDBBackend(Backend):
     temp_directory
         Where DuckDB spills; None for DuckDB's default.
     s3
-        Where ``s3://`` paths live. S3 goes through pyarrow's S3 filesystem:
-        raw files are streamed, datasets are scanned as pyarrow datasets and
-        written locally, then uploaded into the staging prefix.
+        Where ``s3://`` paths live. DuckDB reads raw files there itself, through
+        its httpfs extension; datasets go through pyarrow's S3 filesystem:
+        scanned as pyarrow datasets, written locally and then uploaded into the
+        staging prefix.
     """
 
     name = "duckdb"
@@ -82,19 +84,22 @@ class DuckDBBackend(Backend):
             "SET preserve_insertion_order = false"
         )
         self.threads = threads
+        self._s3_connected = False
 
     @property
     def _duckdb(self) -> Any:
         return self.con.con  # type: ignore[attr-defined]
 
     def _read_tsv(self, files: Sequence[RawFile]) -> ir.Table:
-        """Local files whose lines are plain (LF only, no NUL: see
-        :attr:`RawFile.plain_lines`) are read by DuckDB's own CSV reader, as a view
-        that every use scans again; others (CR line ends, S3) are streamed
-        through pyarrow into a temporary table. DuckDB's reader is not used for
-        CR line ends: it loses the line after a bare CR."""
-        native = [f for f in files if f.plain_lines and not is_s3(f.path)]
+        """Files whose lines are plain (LF only, no NUL: see
+        :attr:`RawFile.plain_lines`), local or on S3 (through the httpfs
+        extension), are read by DuckDB's own CSV reader, as a view that every use
+        scans again; others (CR line ends) are streamed through pyarrow's CSV
+        reader into a temporary table, a batch at a time. DuckDB's reader is not
+        used for CR line ends: it loses the line after a bare CR."""
+        native = [f for f in files if f.plain_lines]
         streamed = [f for f in files if f not in native]
+        self._connect_s3([f.path for f in native])
         tables = [self._native_tsv(file) for file in native]
         if streamed or not tables:
             reader = pa.RecordBatchReader.from_batches(
@@ -102,6 +107,52 @@ class DuckDBBackend(Backend):
             )
             tables.append(self._load(reader))
         return tables[0] if len(tables) == 1 else ibis.union(*tables)
+
+    def _connect_s3(self, paths: Sequence[str]) -> None:
+        """Let DuckDB read ``s3://`` URLs itself, once, when ``paths`` holds one:
+        load the httpfs extension that the ``duckdb-extension-httpfs`` package
+        ships (DuckDB cannot download it here) and create a secret from
+        :attr:`s3` (an endpoint of its own means path-style URLs, SSL by its
+        scheme).
+
+        Raises
+        ------
+        BackendUnavailableError
+            When the extension is not installed or does not load.
+        """
+        if self._s3_connected or not any(is_s3(p) for p in paths):
+            return
+        try:
+            import duckdb_extension_httpfs
+
+            extension = os.path.join(
+                os.path.dirname(duckdb_extension_httpfs.__file__),
+                "extensions",
+                f"v{duckdb.__version__}",
+                "httpfs.duckdb_extension",
+            )
+            self._duckdb.execute(f"LOAD {_literal(extension)}")
+        except (ImportError, duckdb.Error) as e:
+            raise BackendUnavailableError(
+                f"DuckDB reads s3:// raw files with its httpfs extension: install "
+                f"duckdb-extension-httpfs=={duckdb.__version__} ({e})"
+            ) from e
+        settings = (self.s3 or S3Settings()).resolved()
+        options = {"TYPE": "s3", "REGION": settings.region_name or "us-east-1"}
+        if settings.aws_access_key_id or settings.aws_secret_access_key:
+            options["KEY_ID"] = settings.aws_access_key_id
+            options["SECRET"] = settings.aws_secret_access_key
+        if settings.endpoint_url:
+            parts = urlsplit(settings.endpoint_url)
+            options["ENDPOINT"] = parts.netloc
+            options["URL_STYLE"] = "path"
+            options["USE_SSL"] = "true" if parts.scheme == "https" else "false"
+        body = ", ".join(
+            f"{key} {value if key in ('TYPE', 'USE_SSL') else _literal(value)}"
+            for key, value in options.items()
+        )
+        self._duckdb.execute(f"CREATE OR REPLACE SECRET ufo_etl_s3 ({body})")
+        self._s3_connected = True
 
     def _native_tsv(self, file: RawFile) -> ir.Table:
         """The raw records of one plain TSV file as a DuckDB view: each line one
@@ -143,6 +194,7 @@ class DuckDBBackend(Backend):
         """
         native = [f.path for f in files if not f.empty_last_field]
         streamed = [f.path for f in files if f.empty_last_field]
+        self._connect_s3(native)
         tables = []
         if native:
             table, cut = self._native_csv(native)
