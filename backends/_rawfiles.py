@@ -231,31 +231,46 @@ def _check_utf8(path: str, block: bytes, lines_before: int) -> None:
         raise
 
 
-def _line_counts(block: bytes, header_key: bytes) -> tuple[int, int, int]:
+def _line_counts(block: bytes, header_key: bytes | None) -> tuple[int, int, int]:
     """Lines, empty lines and lines equal to ``header_key`` in ``block`` (as
-    ``block.splitlines()`` sees them), by counting bytes rather than splitting
-    when the block allows it: LF line ends only, no run of three LFs, no two
-    adjacent copies of the header.
+    ``block.splitlines()`` sees them), by counting bytes, never splitting: no
+    Python object per line.
 
     >>> _line_counts(b"h\\na\\n\\nh\\nb", b"h")
     (5, 1, 2)
     >>> _line_counts(b"\\n\\n\\nh\\nh\\r\\n", b"h")
     (5, 3, 2)
+    >>> _line_counts(b"a\\r\\rb\\r\\n\\r\\n", None)
+    (4, 2, 0)
     """
     if not block:
         return 0, 0, 0
-    key_line = b"\n" + header_key + b"\n"
+    if b"\r" in block:
+        block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     ended = block if block.endswith(b"\n") else block + b"\n"
-    framed = b"\n" + ended
-    if b"\r" in block or b"\n\n\n" in block or key_line + header_key + b"\n" in framed:
-        split = block.splitlines()
-        return len(split), split.count(b""), split.count(header_key)
     lines = ended.count(b"\n")
-    # Runs are at most two LFs long: each pair ends one empty line, and so does
-    # an LF that starts the block (blocks start at a line's beginning).
-    empty = ended.count(b"\n\n") + (1 if ended.startswith(b"\n") else 0)
-    copies = framed.count(key_line)
-    return lines, empty, copies
+    # An empty line is an LF right after an LF, or one that starts the block
+    # (blocks start at a line's beginning). Two passes of a non-overlapping
+    # replacement mark every such pair of a run, whatever its length.
+    marked = ended.replace(b"\n\n", b"\n\x00\n").replace(b"\n\n", b"\n\x00\n")
+    empty = len(marked) - len(ended) + (1 if ended.startswith(b"\n") else 0)
+    if not header_key:
+        return lines, empty, 0
+    key_line = b"\n" + header_key + b"\n"
+    framed = b"\n" + ended
+    if key_line + header_key + b"\n" in framed:
+        # Adjacent copies share an LF: give every line LFs of its own.
+        framed = framed.replace(b"\n", b"\n\n")
+    return lines, empty, framed.count(key_line)
+
+
+def _first_line(block: bytes) -> bytes | None:
+    """The first non-empty line of ``block``, without its terminator."""
+    text = block.lstrip(b"\r\n")
+    if not text:
+        return None
+    ends = [i for i in (text.find(b"\n"), text.find(b"\r")) if i >= 0]
+    return text[: min(ends)] if ends else text
 
 
 def inspect_tsv(path: str, stream: BinaryIO) -> RawFile:
@@ -273,20 +288,15 @@ def inspect_tsv(path: str, stream: BinaryIO) -> RawFile:
             plain = False  # the header is not the first line
         plain = plain and b"\r" not in block and b"\x00" not in block
         if header_key is None:
-            lines = block.splitlines()
-            first = next((line for line in lines if line), None)
+            first = _first_line(block)
             if first is not None:
                 # Some readers (Hadoop's) drop a leading BOM, others keep it: the
                 # header's key is its text without one.
                 header_key = first.removeprefix(_BOM.encode())
                 if header_key == first:
                     copies -= 1  # the header itself is counted below
-            n_lines, n_empty = len(lines), lines.count(b"")
-            if header_key is not None:
-                copies += lines.count(header_key)
-        else:
-            n_lines, n_empty, n_copies = _line_counts(block, header_key)
-            copies += n_copies
+        n_lines, n_empty, n_copies = _line_counts(block, header_key)
+        copies += n_copies
         lines_before += n_lines
         empty += n_empty
         records += n_lines - n_empty
