@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 RawFormat = Literal["tsv", "csv"]
 RAW_FORMATS: Final = ("tsv", "csv")
-_CHUNK_BYTES: Final = 16 << 20
+_CHUNK_BYTES: Final = 4 << 20
+"""How much of a raw file is read at a time: the inspection holds a few blocks of
+about this size (a line longer than one is carried over whole)."""
 _BOM: Final = "\ufeff"
 
 RAW_RECORDS_SCHEMA: Final = pa.schema(

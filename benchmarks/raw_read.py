@@ -8,7 +8,11 @@ Each run is a fresh process that connects an engine, reads one raw file with
 - ``rss_growth_mib``: how much the peak resident memory of that Python process
   (the Luigi worker; on Spark the driver, its JVM and executors not included)
   grew over what it was once the engine had started: what reading the raw file
-  cost the worker's Python process;
+  cost the worker's Python process (the engine's own memory included: DuckDB
+  runs inside it);
+- ``python_peak_mib``: the peak of the memory Python itself allocated
+  (``tracemalloc``: bytes, lists, Arrow buffers excluded) while reading: what a
+  Python object per record, or a whole file as ``bytes``, would show;
 - ``records``: what the inspection counted, equal to the classified records.
 
 Usage, from the repository root (Spark needs ``JAVA_HOME`` at Java 17 and
@@ -31,6 +35,7 @@ import resource
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +77,13 @@ def run_one(engine: str, raw_format: str, path: str) -> dict[str, Any]:
     backend = backends.connect(engine, **options)
     try:
         started_mib = _peak_rss_mib()
+        tracemalloc.start()
         start = time.perf_counter()
         raw = backend.read_raw(path, raw_format)
         counts = backend.to_rows(transforms.reason_counts(transforms.classify(raw.records)))
         wall = time.perf_counter() - start
+        python_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
     finally:
         backend.close()
     classified = sum(int(row["records"]) for row in counts)
@@ -87,6 +95,7 @@ def run_one(engine: str, raw_format: str, path: str) -> dict[str, Any]:
         "classified": classified,
         "wall_s": round(wall, 2),
         "rss_growth_mib": round(_peak_rss_mib() - started_mib, 1),
+        "python_peak_mib": round(python_peak / 2**20, 1),
     }
 
 
@@ -103,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(run_one(*args.child)))
         return 0
-    print("| engine | format | rows | file MiB | records | wall s | worker RSS growth MiB |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print(
+        "| engine | format | rows | file MiB | records | wall s "
+        "| worker RSS growth MiB | Python peak MiB |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     failed = 0
     for rows in args.rows:
         files = make_data(rows, args.work)
@@ -118,12 +130,13 @@ def main(argv: list[str] | None = None) -> int:
                 if child.returncode:
                     failed += 1
                     print(f"| {engine} | {raw_format} | {rows} | failed: "
-                          f"{child.stderr.strip().splitlines()[-1:]} |||||")  # fmt: skip
+                          f"{child.stderr.strip().splitlines()[-1:]} ||||||")  # fmt: skip
                     continue
                 r = json.loads(child.stdout.strip().splitlines()[-1])
                 ok = "" if r["records"] == r["classified"] else " (classified differs!)"
                 print(f"| {engine} | {raw_format} | {rows} | {r['file_mib']} | {r['records']}{ok} "
-                      f"| {r['wall_s']} | {r['rss_growth_mib']} |", flush=True)  # fmt: skip
+                      f"| {r['wall_s']} | {r['rss_growth_mib']} | {r['python_peak_mib']} |",
+                      flush=True)  # fmt: skip
     return 1 if failed else 0
 
 
