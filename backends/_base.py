@@ -18,7 +18,7 @@ from backends import _rawfiles, _storage
 from backends._rawfiles import RawFile
 from backends._s3 import S3Settings
 from backends._storage import DatasetLocation
-from backends.errors import DatasetError
+from backends.errors import DatasetError, RawInputError
 
 log = logging.getLogger(__name__)
 
@@ -83,21 +83,18 @@ class Backend(abc.ABC):
         fmt = _rawfiles.check_format(raw_format)
         paths = _rawfiles.expand_raw_path(raw_path, fmt, self.s3)
         log.info("reading %d %s file(s) from %s", len(paths), fmt, raw_path)
-        if fmt == "csv":
-            tables, facts = [], []
-            for path in paths:
-                with _rawfiles.open_raw(path, self.s3) as stream:
-                    table, fact = _rawfiles.read_csv_records(path, stream)
-                tables.append(table)
-                facts.append(fact)
-            records = self.from_arrow(tables)
-        else:
-            facts = []
-            for path in paths:
-                with _rawfiles.open_raw(path, self.s3) as stream:
-                    facts.append(_rawfiles.inspect_tsv(path, stream))
-            records = self._read_tsv(facts)
+        facts = []
+        for fact in self._inspect(paths, fmt):
+            if isinstance(fact, str):
+                raise RawInputError(fact)
+            facts.append(fact)
+        records = self._read_csv(facts) if fmt == "csv" else self._read_tsv(facts)
         return RawInput(records=records, files=tuple(facts))
+
+    def _inspect(self, paths: Sequence[str], raw_format: str) -> list[RawFile | str]:
+        """:func:`~backends._rawfiles.inspect_path` of each file, in order, in this
+        process (streamed in constant memory); Spark runs them on its executors."""
+        return [_rawfiles.inspect_path(path, raw_format, self.s3) for path in paths]
 
     def read_dataset(self, location: DatasetLocation) -> ir.Table:
         """The complete dataset at ``location`` as a table.
@@ -234,6 +231,10 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def _read_tsv(self, files: Sequence[RawFile]) -> ir.Table:
         """Raw records of TSV files that passed inspection."""
+
+    @abc.abstractmethod
+    def _read_csv(self, files: Sequence[RawFile]) -> ir.Table:
+        """Raw records of RFC 4180 files that passed inspection."""
 
     @abc.abstractmethod
     def from_arrow(self, tables: Sequence[Any]) -> ir.Table:

@@ -13,7 +13,6 @@ import glob
 import io
 import logging
 import os
-import re
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,9 @@ log = logging.getLogger(__name__)
 
 RawFormat = Literal["tsv", "csv"]
 RAW_FORMATS: Final = ("tsv", "csv")
-_CHUNK_BYTES: Final = 16 << 20
+_CHUNK_BYTES: Final = 4 << 20
+"""How much of a raw file is read at a time: the inspection holds a few blocks of
+about this size (a line longer than one is carried over whole)."""
 _BOM: Final = "\ufeff"
 
 RAW_RECORDS_SCHEMA: Final = pa.schema(
@@ -65,6 +66,9 @@ class RawFile:
         True when every line ends with LF alone (no CR anywhere), no line holds a
         NUL byte, and the header is the first line: a file any line-oriented
         reader splits the same way (tsv only).
+    empty_last_field
+        Some record ends with an empty field, quoted or not (csv only): a record
+        that DuckDB's CSV reader may shorten (see ``DuckDBBackend._read_csv``).
     """
 
     path: str
@@ -73,6 +77,7 @@ class RawFile:
     header_line: str
     header_copies: int = 0
     plain_lines: bool = False
+    empty_last_field: bool = False
 
 
 def check_format(raw_format: str) -> RawFormat:
@@ -228,31 +233,46 @@ def _check_utf8(path: str, block: bytes, lines_before: int) -> None:
         raise
 
 
-def _line_counts(block: bytes, header_key: bytes) -> tuple[int, int, int]:
+def _line_counts(block: bytes, header_key: bytes | None) -> tuple[int, int, int]:
     """Lines, empty lines and lines equal to ``header_key`` in ``block`` (as
-    ``block.splitlines()`` sees them), by counting bytes rather than splitting
-    when the block allows it: LF line ends only, no run of three LFs, no two
-    adjacent copies of the header.
+    ``block.splitlines()`` sees them), by counting bytes, never splitting: no
+    Python object per line.
 
     >>> _line_counts(b"h\\na\\n\\nh\\nb", b"h")
     (5, 1, 2)
     >>> _line_counts(b"\\n\\n\\nh\\nh\\r\\n", b"h")
     (5, 3, 2)
+    >>> _line_counts(b"a\\r\\rb\\r\\n\\r\\n", None)
+    (4, 2, 0)
     """
     if not block:
         return 0, 0, 0
-    key_line = b"\n" + header_key + b"\n"
+    if b"\r" in block:
+        block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     ended = block if block.endswith(b"\n") else block + b"\n"
-    framed = b"\n" + ended
-    if b"\r" in block or b"\n\n\n" in block or key_line + header_key + b"\n" in framed:
-        split = block.splitlines()
-        return len(split), split.count(b""), split.count(header_key)
     lines = ended.count(b"\n")
-    # Runs are at most two LFs long: each pair ends one empty line, and so does
-    # an LF that starts the block (blocks start at a line's beginning).
-    empty = ended.count(b"\n\n") + (1 if ended.startswith(b"\n") else 0)
-    copies = framed.count(key_line)
-    return lines, empty, copies
+    # An empty line is an LF right after an LF, or one that starts the block
+    # (blocks start at a line's beginning). Two passes of a non-overlapping
+    # replacement mark every such pair of a run, whatever its length.
+    marked = ended.replace(b"\n\n", b"\n\x00\n").replace(b"\n\n", b"\n\x00\n")
+    empty = len(marked) - len(ended) + (1 if ended.startswith(b"\n") else 0)
+    if not header_key:
+        return lines, empty, 0
+    key_line = b"\n" + header_key + b"\n"
+    framed = b"\n" + ended
+    if key_line + header_key + b"\n" in framed:
+        # Adjacent copies share an LF: give every line LFs of its own.
+        framed = framed.replace(b"\n", b"\n\n")
+    return lines, empty, framed.count(key_line)
+
+
+def _first_line(block: bytes) -> bytes | None:
+    """The first non-empty line of ``block``, without its terminator."""
+    text = block.lstrip(b"\r\n")
+    if not text:
+        return None
+    ends = [i for i in (text.find(b"\n"), text.find(b"\r")) if i >= 0]
+    return text[: min(ends)] if ends else text
 
 
 def inspect_tsv(path: str, stream: BinaryIO) -> RawFile:
@@ -270,20 +290,15 @@ def inspect_tsv(path: str, stream: BinaryIO) -> RawFile:
             plain = False  # the header is not the first line
         plain = plain and b"\r" not in block and b"\x00" not in block
         if header_key is None:
-            lines = block.splitlines()
-            first = next((line for line in lines if line), None)
+            first = _first_line(block)
             if first is not None:
                 # Some readers (Hadoop's) drop a leading BOM, others keep it: the
                 # header's key is its text without one.
                 header_key = first.removeprefix(_BOM.encode())
                 if header_key == first:
                     copies -= 1  # the header itself is counted below
-            n_lines, n_empty = len(lines), lines.count(b"")
-            if header_key is not None:
-                copies += lines.count(header_key)
-        else:
-            n_lines, n_empty, n_copies = _line_counts(block, header_key)
-            copies += n_copies
+        n_lines, n_empty, n_copies = _line_counts(block, header_key)
+        copies += n_copies
         lines_before += n_lines
         empty += n_empty
         records += n_lines - n_empty
@@ -299,101 +314,240 @@ def inspect_tsv(path: str, stream: BinaryIO) -> RawFile:
     )
 
 
-_CSV_TOKEN = re.compile(r'"|,|\r\n|\r|\n')
+def _terminators(block: bytes, start: int, end: int) -> int:
+    """Line terminators (LF, CRLF or CR) in ``block[start:end]``."""
+    lf = block.count(b"\n", start, end)
+    cr = block.count(b"\r", start, end)
+    return lf + cr - (block.count(b"\r\n", start, end) if cr and lf else 0)
 
 
-def count_csv_records(text: str) -> tuple[int, int]:
-    """Count RFC 4180 records and empty lines, without the csv module.
+def _empty_lines(region: bytes, at_record_start: bool) -> int:
+    """Terminators in ``region`` (no quote in it) that end an empty line: one
+    right after another, or first in ``region`` when it starts a record."""
+    if b"\r" in region:
+        region = region.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    # Every LF that follows an LF ends an empty line. Two passes of a
+    # non-overlapping replacement mark every such pair of a run, whatever its length.
+    marked = region.replace(b"\n\n", b"\n\x00\n").replace(b"\n\n", b"\n\x00\n")
+    inner = len(marked) - len(region)
+    return inner + (1 if at_record_start and region.startswith(b"\n") else 0)
 
-    A quote opens a quoted field only at the start of a field; inside one, ``""``
-    is a quote and a lone ``"`` closes it. A line break outside quotes ends a
-    record; one that ends nothing (an empty line) is not a record.
 
-    Returns
-    -------
-    tuple[int, int]
-        Records (the header included) and empty lines.
+@dataclass
+class _CsvCounter:
+    """RFC 4180 records and empty lines of a stream of blocks, in constant memory.
+
+    Only quotes and line breaks are looked at; runs of text without a quote are
+    counted with ``bytes.count``. A quote opens a quoted field only at the start
+    of a field (elsewhere it is data); inside one, ``""`` is a quote and a lone
+    ``"`` closes it, and must be followed by a comma, a line break or the end of
+    the file. Blocks must start at the start of a physical line.
     """
-    records = empty = 0
-    in_quotes = False
-    record_start = field_start = 0
-    skip_until = -1
-    for match in _CSV_TOKEN.finditer(text):
-        pos, token = match.start(), match.group()
-        if pos < skip_until:
-            continue
-        if in_quotes:
-            if token == '"':
-                if text.startswith('"', pos + 1):
-                    skip_until = pos + 2
-                else:
-                    in_quotes = False
-            continue
-        if token == '"':
-            in_quotes = pos == field_start
-        elif token == ",":
-            field_start = pos + 1
-        else:
-            if pos == record_start:
-                empty += 1
-            else:
-                records += 1
-            record_start = field_start = match.end()
-    if record_start < len(text):
-        records += 1
-    return records, empty
+
+    path: str
+    records: int = 0
+    empty: int = 0
+    lines_before: int = 0
+    in_quotes: bool = False
+    in_record: bool = False
+    """The current record has begun (some byte of it was seen)."""
+    opened_at: int = -2
+    """Where, in the current block, the quoted field being read opened."""
+    empty_last_field: bool = False
+    """Some record ended with an empty field."""
+
+    def feed(self, block: bytes, last: bool) -> None:
+        """Count the records that ``block`` ends (all remaining ones if ``last``)."""
+        pos, n = 0, len(block)
+        self.opened_at = -2
+        while pos < n:
+            if self.in_quotes:
+                quote = block.find(b'"', pos)
+                if quote < 0:
+                    break
+                if block[quote + 1 : quote + 2] == b'"':
+                    pos = quote + 2
+                    continue
+                after = block[quote + 1 : quote + 2]
+                if after not in (b",", b"\n", b"\r", b""):
+                    self._fail(block, quote + 1, "',' expected after '\"'")
+                if quote == self.opened_at + 1 and after != b",":
+                    self.empty_last_field = True
+                self.in_quotes = False
+                pos = quote + 1
+                continue
+            quote = block.find(b'"', pos)
+            end = n if quote < 0 else quote
+            self._count_region(block, pos, end)
+            if quote < 0 and last and block.endswith(b","):
+                self.empty_last_field = True
+            if quote < 0:
+                break
+            at_field_start = not self.in_record or block[quote - 1 : quote] == b","
+            self.in_quotes = at_field_start
+            self.opened_at = quote
+            self.in_record = True
+            pos = quote + 1
+        self.lines_before += _terminators(block, 0, n)
+        if last:
+            if self.in_quotes:
+                raise RawInputError(
+                    f"{self.path}: line {self.lines_before + 1}: bad CSV quoting: "
+                    "unexpected end of data"
+                )
+            if self.in_record:
+                self.records += 1
+                self.in_record = False
+
+    def _count_region(self, block: bytes, start: int, end: int) -> None:
+        """Count the records and empty lines ended in ``block[start:end]``,
+        which is outside quotes and holds no quote."""
+        ends = _terminators(block, start, end)
+        if ends and not self.empty_last_field:
+            self.empty_last_field = (
+                block.find(b",\n", start, end) >= 0 or block.find(b",\r", start, end) >= 0
+            )
+        if not ends:
+            self.in_record = self.in_record or end > start
+            return
+        empty = _empty_lines(block[start:end], not self.in_record)
+        self.records += ends - empty
+        self.empty += empty
+        last_end = max(block.rfind(b"\n", start, end), block.rfind(b"\r", start, end))
+        self.in_record = last_end + 1 < end
+
+    def _fail(self, block: bytes, offset: int, problem: str) -> None:
+        line = self.lines_before + _terminators(block, 0, offset) + 1
+        raise RawInputError(f"{self.path}: line {line}: bad CSV quoting: {problem}")
 
 
-def read_csv_records(path: str, stream: BinaryIO) -> tuple[pa.Table, RawFile]:
-    """Parse an RFC 4180 file into raw records (header excluded) with the csv module.
+_HEADER_PROBE_BYTES: Final = 64 << 10
+
+
+def _first_csv_record(block: bytes) -> list[str] | None:
+    """The fields of the first non-empty record at the start of ``block``
+    (valid UTF-8), parsed by the csv module from its first 64 KiB at most."""
+    probe = block[:_HEADER_PROBE_BYTES]
+    if len(probe) < len(block):
+        cut = max(probe.rfind(b"\n"), probe.rfind(b"\r")) + 1
+        probe = probe[:cut] if cut else probe
+    text = probe.decode("utf-8", errors="replace")
+    try:
+        for fields in csv.reader(io.StringIO(text, newline="")):
+            if fields:
+                return fields
+    except csv.Error:
+        return [text.splitlines()[0]] if text.strip() else None
+    return None
+
+
+def inspect_csv(path: str, stream: BinaryIO) -> RawFile:
+    """Check an RFC 4180 file's encoding, header and quoting, and count its
+    records, streaming it block by block in constant memory.
+
+    The header is checked at the first record, so a file in another format fails
+    on its header rather than on a quoting error further down. The count does not
+    use the csv module or any engine's parser (see :class:`_CsvCounter`).
 
     Raises
     ------
     RawInputError
-        On invalid UTF-8, a bad header, or quoting the RFC does not allow.
+        On invalid UTF-8, a bad header, or quoting the RFC does not allow, naming
+        the file and the line.
     """
-    text = _decode(path, stream.read(), lines_before=0)
-    expected, empty = count_csv_records(text)
-    # The csv module refuses fields over 128 KiB by default; no field is longer
-    # than the file.
-    if csv.field_size_limit() < len(text):
-        csv.field_size_limit(len(text))
+    counter = _CsvCounter(path)
+    header: list[str] | None = None
+    pending: bytes | None = None
+    for block in _blocks(stream):
+        if pending is not None:
+            counter.feed(pending, last=False)
+        _check_utf8(path, block, counter.lines_before)
+        if header is None:
+            header = _first_csv_record(block)
+            if header is not None:
+                _check_header(path, header)
+        pending = block
+    if pending is not None:
+        counter.feed(pending, last=True)
+    if header is None:
+        _check_header(path, None)
+    return RawFile(
+        path=path,
+        records=max(counter.records - 1, 0),
+        empty_lines=counter.empty,
+        header_line=",".join(header or []).removeprefix(_BOM),
+        empty_last_field=counter.empty_last_field,
+    )
 
+
+def inspect_path(path: str, raw_format: str, s3: S3Settings | None = None) -> RawFile | str:
+    """Inspect one raw file (:func:`inspect_tsv` or :func:`inspect_csv`), opening
+    it where this runs: a Spark executor task, so that the driver reads no raw
+    byte. A file that breaks the input contract, or cannot be read, gives the
+    error's message instead of raising, for the caller to raise."""
+    inspect = inspect_csv if check_format(raw_format) == "csv" else inspect_tsv
+    try:
+        with open_raw(path, s3) as stream:
+            return inspect(path, stream)
+    except RawInputError as e:
+        return str(e)
+    except OSError as e:
+        return f"{path}: cannot read the file: {e}"
+
+
+_CSV_BATCH_ROWS: Final = 8192
+
+
+def csv_record_batches(
+    path: str, s3: S3Settings | None = None, batch_rows: int = _CSV_BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
+    """The raw records of an RFC 4180 file that passed :func:`inspect_csv`, as
+    batches of :data:`RAW_RECORDS_SCHEMA`, parsed by the csv module while the file
+    streams by in blocks: memory holds one block and one batch, whatever the
+    file's size. Runs where the file is read (a Spark executor task).
+
+    Raises
+    ------
+    RawInputError
+        On quoting the RFC does not allow (which the inspection refuses first).
+    """
+    columns: dict[str, list[object]] = {name: [] for name in RAW_RECORDS_SCHEMA.names}
     consumed: list[str] = []
 
     def lines() -> Iterator[str]:
-        for line in io.StringIO(text, newline=""):
-            consumed.append(line)
-            yield line
+        with open_raw(path, s3) as stream:
+            for block in _blocks(stream):
+                for line in io.StringIO(block.decode("utf-8"), newline=""):
+                    consumed.append(line)
+                    yield line
 
+    def batch() -> pa.RecordBatch:
+        out = pa.RecordBatch.from_pydict(columns, schema=RAW_RECORDS_SCHEMA)
+        for values in columns.values():
+            values.clear()
+        return out
+
+    # No field is longer than a file; the csv module's default limit is 128 KiB.
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 40))
     reader = csv.reader(lines(), strict=True)
-    rows: list[dict[str, object]] = []
-    header: list[str] | None = None
-    header_line = ""
+    header_pending = True
     try:
         for fields in reader:
-            raw = _strip_terminator("".join(consumed))
+            text = _strip_terminator("".join(consumed))
             consumed.clear()
             if not fields:
                 continue
-            if header is None:
-                # Checked at once: a file in another format fails on its header,
-                # not on a quoting error further down.
-                _check_header(path, fields)
-                header, header_line = fields, raw.removeprefix(_BOM)
+            if header_pending:
+                header_pending = False
                 continue
-            rows.append(raw_record(path, fields, raw))
+            for name, value in raw_record(path, fields, text).items():
+                columns[name].append(value)
+            if len(columns["source_file"]) >= batch_rows:
+                yield batch()
     except csv.Error as e:
         raise RawInputError(f"{path}: line {reader.line_num}: bad CSV quoting: {e}") from e
-    if header is None:
-        _check_header(path, None)
-    facts = RawFile(
-        path=path,
-        records=max(expected - 1, 0),
-        empty_lines=empty,
-        header_line=header_line,
-    )
-    return pa.Table.from_pylist(rows, schema=RAW_RECORDS_SCHEMA), facts
+    if columns["source_file"]:
+        yield batch()
 
 
 def _strip_terminator(line: str) -> str:

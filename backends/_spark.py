@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,6 +26,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from backends import _rawfiles
 from backends._base import Backend
 from backends._rawfiles import RAW_RECORDS_SCHEMA, RawFile
 from backends._s3 import S3Settings
@@ -39,6 +40,9 @@ DEFAULTS_FILE: Final = (
 )
 SUPPORTED_JAVA: Final = (17, 21)
 _HADOOP_GLOB_CHARS = re.compile(r"([\\*?\[\]{}])")
+_RAW_RECORDS_DDL: Final = ", ".join(
+    f"{f.name} {'int' if f.type == pa.int32() else 'string'}" for f in RAW_RECORDS_SCHEMA
+)
 
 
 def read_defaults(path: Path = DEFAULTS_FILE) -> dict[str, str]:
@@ -178,6 +182,39 @@ class SparkBackend(Backend):
             F.when(field_count != len(RAW_FIELDS), F.col("value")).alias("raw_line"),
         )
         return self._view(records)
+
+    def _inspect(self, paths: Sequence[str], raw_format: str) -> list[RawFile | str]:
+        """Inspect each raw file in an executor task of its own: the driver only
+        lists the paths and collects what each task found (a few numbers and the
+        header, or the error's message)."""
+        inspect = functools.partial(
+            _rawfiles.inspect_path, raw_format=raw_format, s3=self._executor_s3()
+        )
+        rdd = self.session.sparkContext.parallelize(list(paths), len(paths))
+        return list(rdd.map(inspect).collect())
+
+    def _executor_s3(self) -> S3Settings | None:
+        """The S3 settings for executor tasks, resolved here: executors need not
+        share the driver's environment."""
+        return None if self.s3 is None else self.s3.resolved()
+
+    def _read_csv(self, files: Sequence[RawFile]) -> ir.Table:
+        """Each RFC 4180 file is parsed, while it streams, by an executor task of
+        its own (:func:`~backends._rawfiles.csv_record_batches`), which hands Spark
+        Arrow batches: the driver only sends the paths.
+
+        Spark's own CSV reader is not used: with ``multiLine`` it turns a CRLF
+        inside a quoted field into LF, changing the data."""
+        s3 = self._executor_s3()
+
+        def read(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                for path in batch.column("path").to_pylist():
+                    yield from _rawfiles.csv_record_batches(path, s3)
+
+        paths = self.session.createDataFrame([(f.path,) for f in files], "path string")
+        frame = paths.repartition(len(files)).mapInArrow(read, _RAW_RECORDS_DDL)
+        return self._view(frame)
 
     def from_arrow(self, tables: Sequence[Any]) -> ir.Table:
         table = pa.concat_tables(tables) if tables else RAW_RECORDS_SCHEMA.empty_table()

@@ -341,6 +341,13 @@ def csv_text(rows: list[list[str]], terminator: str = "\n") -> str:
     return out.getvalue()
 
 
+def csv_record(row: list[str]) -> str:
+    """One record as ``csv_text`` writes it, without its line break."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(row)
+    return out.getvalue().removesuffix("\r\n")
+
+
 def tsv_text(lines: list[str], terminator: str = "\n") -> str:
     return "".join(line + terminator for line in [TSV_HEADER, *lines])
 
@@ -480,6 +487,49 @@ ACCEPTED_CSV = [
         "field_count.csv",
         csv_text([[*fields("extra csv"), "more"], fields("missing csv")[:6]]).encode(),
         {"malformed": 2},
+    ),
+    Accepted(
+        "wrong_field_count",
+        "trailing_empty_fields.csv",
+        csv_text(
+            [
+                [*fields("trail 1"), ""],
+                [*fields("trail 2"), "", ""],
+                fields("trail 3", posted=""),
+                fields("trail 4"),
+            ]
+        ).encode(),
+        {"malformed": 2, None: 2},
+        _malformed_lines(
+            csv_record([*fields("trail 1"), ""]), csv_record([*fields("trail 2"), "", ""])
+        ),
+    ),
+    Accepted(
+        "wrong_field_count",
+        "long_malformed.csv",
+        csv_text([fields("long bad", summary=BIG)[:6], fields("long ok")], "\r\n").encode(),
+        {"malformed": 1, None: 1},
+        _malformed_lines(csv_record(fields("long bad", summary=BIG)[:6])),
+    ),
+    Accepted(
+        "quoted_newlines",
+        "quoted_newline_malformed.csv",
+        csv_text([[*fields("qnl bad", summary="a\r\nb"), "extra"]], "\r\n").encode(),
+        {"malformed": 1},
+        _malformed_lines(csv_record([*fields("qnl bad", summary="a\r\nb"), "extra"])),
+    ),
+    Accepted(
+        "blank_lines",
+        "blank_lines.csv",
+        (
+            "\ufeff"
+            + CSV_HEADER
+            + "\r\n\r\n"
+            + csv_record(fields("blank csv 1"))
+            + "\r\n\r\n\r\n"
+            + csv_record(fields("blank csv 2"))  # no final line break
+        ).encode(),
+        {None: 2},
     ),
     Accepted(
         "crlf",
@@ -1198,3 +1248,30 @@ if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit("usage: python tests/test_reliability.py RESULTS.jsonl docs/reliability.md")
     update_document(Path(sys.argv[1]), Path(sys.argv[2]))
+
+
+@pytest.mark.parametrize("block_bytes", [1, 2, 3, 7, 997, 65_537])
+def test_the_inspection_finds_the_same_whatever_the_block_size(
+    accepted_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int
+) -> None:
+    """Blocks end anywhere (inside quotes, between CR and LF, in a UTF-8
+    character): the counts, the header and the flags do not change, nor do the
+    errors of refused files. (Tiny blocks skip the 1 MB files: a line longer
+    than a block is carried over whole, which takes time quadratic in its
+    length over the block size.)"""
+    from backends import _rawfiles
+
+    files = [(accepted_dir / c.name, c.name.rsplit(".", 1)[1]) for c in ACCEPTED_TSV + ACCEPTED_CSV]
+    for case in REFUSED:
+        if case.data:
+            (tmp_path / case.name).write_bytes(case.data)
+            files.append((tmp_path / case.name, case.raw_format))
+    if block_bytes < 1000:
+        files = [(path, fmt) for path, fmt in files if path.stat().st_size < 100_000]
+
+    def inspect_all() -> list[object]:
+        return [_rawfiles.inspect_path(str(path), fmt) for path, fmt in files]
+
+    expected = inspect_all()
+    monkeypatch.setattr(_rawfiles, "_CHUNK_BYTES", block_bytes)
+    assert inspect_all() == expected

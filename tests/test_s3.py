@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import secrets
 from collections.abc import Iterator
@@ -208,3 +209,60 @@ def test_pipeline_on_spark_reads_and_writes_s3(
         got, want = read_dataset(spark_copy, name), read_dataset(duckdb_copy, name)
         assert [(f.name, f.type) for f in got.schema] == [(f.name, f.type) for f in want.schema]
         assert sorted(got.to_pylist(), key=_sort_key) == sorted(want.to_pylist(), key=_sort_key)
+
+
+def _as_csv(tsv: Path, out: Path) -> Path:
+    """The records of a generated TSV file as RFC 4180 (CRLF), with quoted line
+    breaks and a malformed record added, and in ``b.csv`` a trailing empty field
+    (which DuckDB's reader would drop: the file is streamed instead)."""
+    lines = tsv.read_text(encoding="utf-8").splitlines()
+    rows = [line.split("\t") for line in lines if line]
+    rows += [
+        ["1/2/14 21:00", "two lines", "AZ", "light", "5 min", 'a "b"\r\nc, d', "1/3/14"],
+        ["1/2/14 21:00", "extra field", "AZ", "light", "5 min", "s", "1/3/14", "more"],
+    ]
+    if out.stem == "b":
+        rows.append(["1/2/14 21:00", "empty extra", "AZ", "light", "5 min", "s", "1/3/14", ""])
+    with open(out, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows(rows)
+    return out
+
+
+@pytest.mark.parametrize("raw_format", ["tsv", "csv"])
+def test_duckdb_reads_raw_files_on_s3_through_httpfs_as_local_ones(
+    s3_server: S3Server,
+    s3_prefix: str,
+    raw_on_s3: tuple[str, list[Path]],
+    tmp_path: Path,
+    raw_format: str,
+) -> None:
+    """The same raw records from S3 (DuckDB's httpfs reading the files) as from
+    the local copies, ``source_file`` aside."""
+    raw_url, local = raw_on_s3
+    if raw_format == "csv":
+        local_dir = tmp_path / "csv"
+        local_dir.mkdir()
+        local = [_as_csv(path, local_dir / f"{path.stem}.csv") for path in local]
+        for path in local:
+            upload(s3_server, path, f"{s3_prefix}/raw/{path.name}")
+    backend = backends.connect("duckdb", s3=s3_server.settings)
+    try:
+        on_s3 = backend.read_raw(raw_url, raw_format)
+        assert backend._s3_connected  # type: ignore[attr-defined]
+        from_s3 = backend.to_rows(on_s3.records)
+        on_disk = backend.read_raw(str(local[0].parent), raw_format)
+        from_disk = backend.to_rows(on_disk.records)
+    finally:
+        backend.close()
+    assert [Path(f.path).name for f in on_s3.files] == [p.name for p in local]
+    assert on_s3.expected_records == on_disk.expected_records == len(from_disk)
+    for row in from_s3:
+        assert row["source_file"].startswith(raw_url)
+    for rows in (from_s3, from_disk):
+        for row in rows:
+            row["source_file"] = Path(row["source_file"]).name
+    assert sorted(from_s3, key=_row_key) == sorted(from_disk, key=_row_key)
+
+
+def _row_key(row: dict[str, object]) -> str:
+    return repr(sorted(row.items()))
