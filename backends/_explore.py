@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -123,37 +122,6 @@ def latest_complete_date(
     return max(complete, default=None)
 
 
-def check_spark_master(master: str, timeout: float) -> None:
-    """Raise unless a ``spark://`` master accepts a connection within ``timeout`` seconds.
-
-    ``local[...]`` masters need no check. ``spark://h1:7077,h2:7077`` (standby
-    masters) passes when any of them answers.
-
-    Raises
-    ------
-    ConfigurationError
-        When the URL has no ``host:port``.
-    BackendUnavailableError
-        When no master answers in time.
-    """
-    if not master.startswith("spark://"):
-        return
-    failures = []
-    for address in master.removeprefix("spark://").split(","):
-        host, _, port = address.strip().rpartition(":")
-        if not host or not port.isdigit():
-            raise ConfigurationError(f"Spark master {master!r} is not spark://host:port")
-        try:
-            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-                return
-        except OSError as e:
-            failures.append(f"{address}: {e.strerror or e}")
-    raise BackendUnavailableError(
-        f"cannot reach the Spark master {master} within {timeout:g} s "
-        f"({'; '.join(failures)}); is it running? (--spark-master, [spark] master)"
-    )
-
-
 def start(name: str, options: Mapping[str, Any], timeout: float) -> Backend:
     """Start the engine ``name`` as :func:`backends.connect` does, failing fast.
 
@@ -162,10 +130,8 @@ def start(name: str, options: Mapping[str, Any], timeout: float) -> Backend:
     waiting on a JVM.
     """
     if name == "spark":
-        from backends._spark import check_java
-
-        check_spark_master(str(options.get("master", "local[*]")), timeout)
-        check_java()
+        # The backend checks Java and the master before it starts a JVM.
+        return backends.connect(name, **options, master_timeout=timeout)
     return backends.connect(name, **options)
 
 

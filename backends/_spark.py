@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -102,6 +103,37 @@ def check_java() -> None:
         )
 
 
+def check_spark_master(master: str, timeout: float) -> None:
+    """Raise unless a ``spark://`` master accepts a connection within ``timeout`` seconds.
+
+    ``local[...]`` masters need no check. ``spark://h1:7077,h2:7077`` (standby
+    masters) passes when any of them answers.
+
+    Raises
+    ------
+    ConfigurationError
+        When the URL has no ``host:port``.
+    BackendUnavailableError
+        When no master answers in time.
+    """
+    if not master.startswith("spark://"):
+        return
+    failures = []
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigurationError(f"Spark master {master!r} is not spark://host:port")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                return
+        except OSError as e:
+            failures.append(f"{address}: {e.strerror or e}")
+    raise BackendUnavailableError(
+        f"cannot reach the Spark master {master} within {timeout:g} s "
+        f"({'; '.join(failures)}); is it running? (--spark-master, [spark] master)"
+    )
+
+
 class SparkBackend(Backend):
     """Ibis on a SparkSession started by this process (the driver).
 
@@ -119,6 +151,9 @@ class SparkBackend(Backend):
         Where ``s3://`` paths live, for the driver's own inspection of raw files
         and commits; Spark itself reads and writes them as ``s3a://`` with the
         ``spark.hadoop.fs.s3a.*`` settings of ``conf``.
+    master_timeout
+        Seconds a ``spark://`` master has to accept a connection before the JVM
+        starts (Spark itself would retry for a minute before giving up).
     """
 
     name = "spark"
@@ -130,9 +165,11 @@ class SparkBackend(Backend):
         conf: Mapping[str, Any] | None = None,
         defaults_file: Path = DEFAULTS_FILE,
         s3: S3Settings | None = None,
+        master_timeout: float = 10.0,
     ) -> None:
         self.s3 = s3
         check_java()
+        check_spark_master(master, master_timeout)
         settings = {**read_defaults(defaults_file), **{k: str(v) for k, v in (conf or {}).items()}}
         # Executors on this machine must run this interpreter (same pyspark, same ibis).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

@@ -1130,13 +1130,15 @@ def test_an_unreachable_spark_master_fails_clearly(tmp_path: Path, reliability: 
     )  # fmt: skip
     assert done.returncode == 30, done.stderr[-3000:]
     assert re.search(
-        rf"BackendUnavailableError: cannot start Spark with master {master}", done.stderr
+        rf"BackendUnavailableError: cannot reach the Spark master {master} within 10 s",
+        done.stderr,
     )
     assert not list((tmp_path / "out").rglob("_SUCCESS"))
     reliability.record(
         "bad_setting",
         "spark",
-        "refused (exit 30): `BackendUnavailableError: cannot start Spark with master spark://…`",
+        "refused (exit 30) at once: `BackendUnavailableError: cannot reach the Spark master "
+        "spark://… within 10 s`",
         inputs=1,
     )
 

@@ -892,7 +892,10 @@ AGGREGATE_INPUT = [
 
 @pytest.fixture(scope="module")
 def agg_sightings(backend: Backend) -> ir.Table:
-    return transforms.sightings(classified(backend, AGGREGATE_INPUT))
+    """The aggregates' input, computed once, as the pipeline's aggregates read a
+    stored ``sightings`` (lazily, Spark's optimizer inlines the cleaning
+    expressions into every aggregate: a plan of megabytes, tens of seconds each)."""
+    return backend.materialize(transforms.sightings(classified(backend, AGGREGATE_INPUT)))
 
 
 def test_sightings_columns_and_types(backend: Backend, agg_sightings: ir.Table) -> None:
