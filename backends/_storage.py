@@ -97,9 +97,20 @@ class DatasetLocation:
         return f"{self.uri}/{SUCCESS}"
 
     def new_staging_uri(self) -> str:
-        """A fresh, unique directory for an engine to write this dataset into."""
+        """A fresh, unique directory for an engine to write this dataset into.
+
+        On a local filesystem its parent, ``.../<pid>-<token>``, is created here
+        and the returned directory, ``.../<pid>-<token>/data``, is not (Spark
+        refuses to write into an existing one). The parent, owned by this
+        writer, keeps every shared folder above it non-empty, so a concurrent
+        writer's :func:`remove_staging` cannot remove them while the engine
+        creates the directory.
+        """
         token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        return f"{self.root}/ufo/_staging/{self.dataset}/date={self.date.isoformat()}/{token}"
+        owned = f"{self.root}/ufo/_staging/{self.dataset}/date={self.date.isoformat()}/{token}"
+        if not is_s3(owned):
+            _make_dirs(owned)
+        return f"{owned}/data"
 
     def check_writable_root(self) -> None:
         """Refuse a local ``data_root`` that cannot be a directory because a
@@ -214,6 +225,18 @@ def remove_tree(uri: str, s3: S3Settings | None = None) -> None:
 BEFORE_COMMIT: Final[list[Callable[[DatasetLocation], None]]] = []
 """Called with the location at the start of every :func:`commit`, after the
 engine wrote every file: a seam for tests that kill a writer at that moment."""
+
+
+def _make_dirs(path: str, attempts: int = 20) -> None:
+    """``os.makedirs`` that outlasts a concurrent :func:`remove_staging`, which
+    may remove an empty shared parent between two of its steps."""
+    for attempt in range(attempts):
+        try:
+            os.makedirs(path, exist_ok=True)
+            return
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
 
 
 def remove_staging(staging_uri: str, location: DatasetLocation) -> None:

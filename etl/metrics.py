@@ -150,6 +150,9 @@ def read_runs(data_root: str, s3: S3Settings | None = None) -> pa.Table:
 def record_in_postgres(record: RunRecord) -> None:
     """Insert ``record`` into ``etl_runs`` (created when missing)."""
     with connect(postgres_connection_kwargs()) as conn, conn.cursor() as cursor:
+        # Two workers' first records would race to create the table (a unique
+        # violation in PostgreSQL's catalog): one creates it while the other waits.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('ufo-etl etl_runs'))")
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS etl_runs ("
             " task text, task_id text, date date, backend text, status text,"

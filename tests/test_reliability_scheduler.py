@@ -79,6 +79,22 @@ def start_worker(command: list[str], env: dict[str, str], log: Path) -> subproce
         )
 
 
+def wait_all(workers: list[subprocess.Popen[bytes]], logs: list[Path], timeout: float) -> list[int]:
+    """The workers' exit codes; past ``timeout`` (a kept-alive worker waiting for
+    the retry of a failed task, say) every worker is killed and the test fails
+    with the end of each log."""
+    try:
+        return [w.wait(timeout=timeout) for w in workers]
+    except subprocess.TimeoutExpired:
+        for w in workers:
+            w.kill()
+            w.wait()
+        tails = "\n\n".join(
+            f"{log.name}:\n{log.read_text(errors='replace')[-4000:]}" for log in logs
+        )
+        pytest.fail(f"the workers did not finish within {timeout:.0f} s:\n{tails}")
+
+
 def ran_tasks(log: Path) -> list[str]:
     """The tasks a worker's log says it ran (``Worker ... running   Task(...)``)."""
     found = []
@@ -180,7 +196,7 @@ def _run_two_workers(
         )  # fmt: skip
         workers.append(start_worker(command, env, log))
         logs.append(log)
-    codes = [w.wait(timeout=900) for w in workers]
+    codes = wait_all(workers, logs, timeout=600)
     # luigi.cfg's retcodes: 10 (already_running) when the other worker ran some of the
     # tasks, 25 (not_run) when it ran the root task; the pipeline is complete either way.
     assert set(codes) <= {0, 10, 25}, [log.read_text()[-3000:] for log in logs]
