@@ -13,6 +13,7 @@ import glob
 import io
 import logging
 import os
+import re
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -333,6 +334,20 @@ def _empty_lines(region: bytes, at_record_start: bool) -> int:
     return inner + (1 if at_record_start and region.startswith(b"\n") else 0)
 
 
+_QUOTED_FIELD: Final = re.compile(rb'"(?<![^,\r\n]")[^"]*(?:""[^"]*)*"')
+"""A quoted field: a quote at the start of a field (of the block, or after a
+comma or a line break) up to its closing quote, ``""`` inside it being a quote."""
+_QUOTED_MARK: Final = b"\xff"
+"""What a quoted field becomes for counting: a byte that valid UTF-8 never holds."""
+_OPEN_QUOTE: Final = re.compile(rb'"(?<![^,\r\n]")')
+"""A quote that opens a field but was not closed: it may span blocks."""
+_BAD_AFTER_QUOTE: Final = re.compile(rb"\xff[^,\r\n]")
+"""A closing quote followed by something other than a comma or a line break."""
+_EMPTY_QUOTED_AT_END: Final = re.compile(rb'"(?<![^,\r\n]")"(?=[\r\n]|\Z)')
+"""An empty quoted field that ends a record (or what looks like one inside a
+quoted field: then the flag only costs a slower reader)."""
+
+
 @dataclass
 class _CsvCounter:
     """RFC 4180 records and empty lines of a stream of blocks, in constant memory.
@@ -357,7 +372,36 @@ class _CsvCounter:
     """Some record ended with an empty field."""
 
     def feed(self, block: bytes, last: bool) -> None:
-        """Count the records that ``block`` ends (all remaining ones if ``last``)."""
+        """Count the records that ``block`` ends (all remaining ones if ``last``).
+
+        A block that starts a record outside quotes and whose quoted fields all
+        close inside it is counted in a few passes of C code
+        (:meth:`_feed_scanned`); any other, and any whose quoting is wrong, quote
+        by quote (:meth:`_feed_quotes`), which also names the line of an error.
+        """
+        if not self.in_quotes and not self.in_record:
+            scanned = _QUOTED_FIELD.sub(_QUOTED_MARK, block)
+            if not _OPEN_QUOTE.search(scanned) and not _BAD_AFTER_QUOTE.search(scanned):
+                self._feed_scanned(block, scanned, last)
+                return
+        self._feed_quotes(block, last)
+
+    def _feed_scanned(self, block: bytes, scanned: bytes, last: bool) -> None:
+        """:meth:`feed` for a block whose quoted fields, each replaced by one
+        :data:`_QUOTED_MARK` byte, make ``scanned``: no line break is left inside
+        quotes, so its records and empty lines are counted as bytes."""
+        if not self.empty_last_field and _EMPTY_QUOTED_AT_END.search(block):
+            self.empty_last_field = True
+        self._count_region(scanned, 0, len(scanned))
+        if last and scanned.endswith(b","):
+            self.empty_last_field = True
+        self.lines_before += _terminators(block, 0, len(block))
+        if last and self.in_record:
+            self.records += 1
+            self.in_record = False
+
+    def _feed_quotes(self, block: bytes, last: bool) -> None:
+        """:meth:`feed`, one quote at a time, carrying the quoting state over."""
         pos, n = 0, len(block)
         self.opened_at = -2
         while pos < n:
