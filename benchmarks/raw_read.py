@@ -68,15 +68,48 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(engine: str, raw_format: str, path: str) -> dict[str, Any]:
+def _read_bytes(pid: int | str = "self") -> int:
+    """Bytes the process has read through read(2) and friends so far (``rchar``)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _jvm_pid() -> int | None:
+    """The Spark driver's JVM: the java child of this process."""
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        if child.name() == "java":
+            return int(child.pid)
+    return None
+
+
+def _peak_rss_of_mib(pid: int) -> float:
+    """Peak resident memory of another process (``VmHWM``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_one(engine: str, raw_format: str, path: str, master: str) -> dict[str, Any]:
     """Read ``path`` on ``engine`` in this process and measure it."""
     import backends
     import transforms
 
-    options: dict[str, Any] = {"master": "local[2]"} if engine == "spark" else {}
+    options: dict[str, Any] = {}
+    if engine == "spark":
+        options = {"master": master, "conf": {"spark.driver.memory": "2g"}}
+        if master.startswith("spark://"):
+            options["conf"] |= {"spark.executor.memory": "2g", "spark.driver.host": "127.0.0.1"}
     backend = backends.connect(engine, **options)
+    jvm = _jvm_pid() if engine == "spark" else None
     try:
         started_mib = _peak_rss_mib()
+        read_before = _read_bytes()
+        jvm_read_before = _read_bytes(jvm) if jvm else 0
         tracemalloc.start()
         start = time.perf_counter()
         raw = backend.read_raw(path, raw_format)
@@ -84,6 +117,9 @@ def run_one(engine: str, raw_format: str, path: str) -> dict[str, Any]:
         wall = time.perf_counter() - start
         python_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
+        python_read = _read_bytes() - read_before
+        jvm_read = _read_bytes(jvm) - jvm_read_before if jvm else None
+        jvm_peak = _peak_rss_of_mib(jvm) if jvm else None
     finally:
         backend.close()
     classified = sum(int(row["records"]) for row in counts)
@@ -96,6 +132,9 @@ def run_one(engine: str, raw_format: str, path: str) -> dict[str, Any]:
         "wall_s": round(wall, 2),
         "rss_growth_mib": round(_peak_rss_mib() - started_mib, 1),
         "python_peak_mib": round(python_peak / 2**20, 1),
+        "python_read_mib": round(python_read / 2**20, 1),
+        "jvm_read_mib": None if jvm_read is None else round(jvm_read / 2**20, 1),
+        "jvm_peak_mib": None if jvm_peak is None else round(jvm_peak, 1),
     }
 
 
@@ -106,7 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     parser.add_argument("--work", type=Path, default=Path("/tmp/ufo-raw-bench"))
     parser.add_argument(
-        "--child", nargs=3, metavar=("ENGINE", "FORMAT", "PATH"), help=argparse.SUPPRESS
+        "--spark-master",
+        default="local[2]",
+        help="local[2] (default) or a standalone cluster's spark://host:port",
+    )
+    parser.add_argument(
+        "--child", nargs=4, metavar=("ENGINE", "FORMAT", "PATH", "MASTER"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
     if args.child:
@@ -114,9 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(
         "| engine | format | rows | file MiB | records | wall s "
-        "| worker RSS growth MiB | Python peak MiB |"
+        "| worker RSS growth MiB | Python peak MiB | worker read MiB "
+        "| driver JVM read MiB | driver JVM peak MiB |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     failed = 0
     for rows in args.rows:
         files = make_data(rows, args.work)
@@ -124,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             for raw_format in args.formats:
                 child = subprocess.run(
                     [sys.executable, "-m", "benchmarks.raw_read", "--child", engine,
-                     raw_format, str(files[raw_format])],
+                     raw_format, str(files[raw_format]), args.spark_master],
                     capture_output=True, text=True, check=False,
                 )  # fmt: skip
                 if child.returncode:
@@ -134,9 +179,13 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 r = json.loads(child.stdout.strip().splitlines()[-1])
                 ok = "" if r["records"] == r["classified"] else " (classified differs!)"
-                print(f"| {engine} | {raw_format} | {rows} | {r['file_mib']} | {r['records']}{ok} "
-                      f"| {r['wall_s']} | {r['rss_growth_mib']} | {r['python_peak_mib']} |",
-                      flush=True)  # fmt: skip
+                label = f"spark {args.spark_master}" if engine == "spark" else engine
+                jvm = " | ".join(
+                    "-" if r[k] is None else str(r[k]) for k in ("jvm_read_mib", "jvm_peak_mib")
+                )
+                print(f"| {label} | {raw_format} | {rows:,} | {r['file_mib']} | {r['records']}{ok} "
+                      f"| {r['wall_s']} | {r['rss_growth_mib']} | {r['python_peak_mib']} "
+                      f"| {r['python_read_mib']} | {jvm} |", flush=True)  # fmt: skip
     return 1 if failed else 0
 
 
