@@ -1,14 +1,22 @@
-"""Spark: the production engine, in local mode or on a standalone cluster.
+"""Spark: the production engine, in local mode, on a standalone cluster, or over
+Spark Connect.
 
-The Luigi worker process is the Spark driver (client mode). Engine settings come
-from ``docker/spark/spark-defaults.conf``, the file the production image uses
-too; deployment settings (master, S3, jars, driver host and ports) come from
-``[spark]`` in ``luigi.cfg``.
+Classic mode: the Luigi worker process is the Spark driver (client mode), with a
+JVM of its own. Connect mode (``remote = sc://host:port``): the worker is a thin
+gRPC client of a Spark Connect server (Spark's own, or another engine speaking
+the protocol, such as Sail) and needs no Java; the server is the driver.
+
+Engine settings come from ``docker/spark/spark-defaults.conf``, the file the
+production image uses too; deployment settings (master or remote, S3, jars,
+driver host and ports) come from ``[spark]`` in ``luigi.cfg``. Over Connect
+only runtime settings (``spark.sql.*``) can be set by the client: the others
+belong to the server's own start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -40,6 +48,8 @@ DEFAULTS_FILE: Final = (
     Path(__file__).resolve().parents[1] / "docker" / "spark" / "spark-defaults.conf"
 )
 SUPPORTED_JAVA: Final = (17, 21)
+DEFAULT_MASTER: Final = "local[*]"
+DEFAULT_CONNECT_PORT: Final = 15002
 _HADOOP_GLOB_CHARS = re.compile(r"([\\*?\[\]{}])")
 _RAW_RECORDS_DDL: Final = ", ".join(
     f"{f.name} {'int' if f.type == pa.int32() else 'string'}" for f in RAW_RECORDS_SCHEMA
@@ -134,13 +144,82 @@ def check_spark_master(master: str, timeout: float) -> None:
     )
 
 
+def remote_address(remote: str) -> tuple[str, int]:
+    """The host and port of a Spark Connect URL ``sc://host[:port][/;params]``.
+
+    The port defaults to 15002, Spark Connect's.
+
+    Raises
+    ------
+    ConfigurationError
+        When the URL is not ``sc://host[:port]``; the message never quotes the
+        URL's parameters (they may hold a token).
+    """
+    if not remote.startswith("sc://"):
+        raise ConfigurationError(
+            f"Spark remote {remote.split(';', 1)[0]!r} is not sc://host:port (--spark-remote)"
+        )
+    address = remote.removeprefix("sc://").split("/", 1)[0].split(";", 1)[0]
+    match = re.fullmatch(r"(\[[^\]]+\]|[^:\[\]]+)(?::(\d+))?", address)
+    if not match:
+        raise ConfigurationError(
+            f"Spark remote sc://{address} is not sc://host:port (--spark-remote)"
+        )
+    port = int(match.group(2)) if match.group(2) else DEFAULT_CONNECT_PORT
+    return match.group(1).strip("[]"), port
+
+
+def check_spark_remote(remote: str, timeout: float) -> None:
+    """Raise unless the Spark Connect server of ``remote`` answers within ``timeout``
+    seconds: it accepts a TCP connection, then a gRPC (HTTP/2) channel.
+
+    The Connect client itself would retry an unreachable server for minutes.
+
+    Raises
+    ------
+    ConfigurationError
+        When the URL is not ``sc://host[:port]``.
+    BackendUnavailableError
+        When no server answers in time.
+    """
+    import time
+
+    host, port = remote_address(remote)
+    where = f"sc://{host}:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as e:
+        raise BackendUnavailableError(
+            f"cannot reach the Spark Connect server {where} within {timeout:g} s "
+            f"({e.strerror or e}); is it running? (--spark-remote, [spark] remote)"
+        ) from e
+    if "use_ssl=true" in remote.lower():
+        return  # the TCP check only: the channel below would not speak TLS
+    import grpc
+
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    channel = grpc.insecure_channel(target)
+    try:
+        grpc.channel_ready_future(channel).result(timeout=max(deadline - time.monotonic(), 0.1))
+    except grpc.FutureTimeoutError as e:
+        raise BackendUnavailableError(
+            f"{where} accepts connections but no gRPC channel within {timeout:g} s; "
+            f"is it a Spark Connect server? (--spark-remote, [spark] remote)"
+        ) from e
+    finally:
+        channel.close()
+
+
 class SparkBackend(Backend):
     """Ibis on a SparkSession started by this process (the driver).
 
     Parameters
     ----------
     master
-        ``local[N]``, ``local[*]`` or ``spark://host:port``.
+        ``local[N]``, ``local[*]`` or ``spark://host:port``; None: ``local[*]``,
+        unless ``remote`` is given.
     app_name
         The application name shown by the master.
     conf
@@ -152,25 +231,51 @@ class SparkBackend(Backend):
         and commits; Spark itself reads and writes them as ``s3a://`` with the
         ``spark.hadoop.fs.s3a.*`` settings of ``conf``.
     master_timeout
-        Seconds a ``spark://`` master has to accept a connection before the JVM
-        starts (Spark itself would retry for a minute before giving up).
+        Seconds a ``spark://`` master or a Spark Connect server has to accept a
+        connection before the session starts (Spark itself would retry for a
+        minute or more before giving up).
+    remote
+        ``sc://host:port``: a Spark Connect session on that server instead of a
+        driver in this process; exclusive with ``master``. Nothing on this path
+        needs Java.
+
+    Raises
+    ------
+    ConfigurationError
+        When both ``master`` and ``remote`` are given, or a URL is malformed.
+    BackendUnavailableError
+        When Java, the master or the Connect server is missing.
     """
 
     name = "spark"
+    master: str | None = None
+    """The classic master URL; None over Spark Connect."""
+    remote: str | None = None
+    """The Spark Connect URL; None in classic mode."""
 
     def __init__(
         self,
-        master: str = "local[*]",
+        master: str | None = None,
         app_name: str = "ufo-etl",
         conf: Mapping[str, Any] | None = None,
         defaults_file: Path = DEFAULTS_FILE,
         s3: S3Settings | None = None,
         master_timeout: float = 10.0,
+        remote: str | None = None,
     ) -> None:
         self.s3 = s3
+        if master and remote:
+            raise ConfigurationError(
+                f"[spark] master ({master}) and remote (sc://...) are exclusive: "
+                f"set one (--spark-master or --spark-remote)"
+            )
+        settings = {**read_defaults(defaults_file), **{k: str(v) for k, v in (conf or {}).items()}}
+        if remote:
+            self._connect_remote(remote, app_name, settings, set(conf or {}), master_timeout)
+            return
+        master = master or DEFAULT_MASTER
         check_java()
         check_spark_master(master, master_timeout)
-        settings = {**read_defaults(defaults_file), **{k: str(v) for k, v in (conf or {}).items()}}
         # Executors on this machine must run this interpreter (same pyspark, same ibis).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -186,6 +291,81 @@ class SparkBackend(Backend):
         self.session.sparkContext.setLogLevel("WARN")
         self.con = ibis.pyspark.connect(self.session)
         self.master = master
+
+    def _connect_remote(
+        self,
+        remote: str,
+        app_name: str,
+        settings: Mapping[str, str],
+        user_keys: set[str],
+        timeout: float,
+    ) -> None:
+        """Open a Spark Connect session on ``remote`` and apply the runtime settings.
+
+        A setting the server refuses to change (a static or JVM one) is fine when
+        the server already has the value; otherwise an engine default is logged
+        (the server should have been started with it) and a ``[spark] conf``
+        entry is a :class:`ConfigurationError`. The session time zone must end
+        up UTC.
+        """
+        from pyspark.errors import PySparkException
+        from pyspark.sql import SparkSession
+
+        check_spark_remote(remote, timeout)
+        host, port = remote_address(remote)
+        self.remote = f"sc://{host}:{port}"
+        # The pyspark functions (F.col, ...) build Connect columns only while this
+        # variable is set; create() sets it. Restored by close().
+        self._connect_mode_was_set = "SPARK_CONNECT_MODE_ENABLED" in os.environ
+        try:
+            # create(), not getOrCreate(): getOrCreate hands back the process's
+            # default session whatever its URL.
+            self.session = SparkSession.builder.remote(remote).appName(app_name).create()
+            for key, value in settings.items():
+                try:
+                    self.session.conf.set(key, value)
+                except PySparkException as e:
+                    current = self.session.conf.get(key, None)
+                    if _satisfied(key, value, current):
+                        continue
+                    if key in user_keys:
+                        raise ConfigurationError(
+                            f"[spark] conf {key} cannot be set over Spark Connect "
+                            f"({type(e).__name__}); set it when starting the server"
+                        ) from e
+                    log.info(
+                        "the Spark Connect server %s keeps its own %s (ufo-etl's default: %s); "
+                        "set it when starting the server",
+                        self.remote,
+                        key,
+                        value,
+                    )
+            zone = self.session.conf.get("spark.sql.session.timeZone", None)
+        except ConfigurationError:
+            self._close_remote()
+            raise
+        except Exception as e:
+            self._close_remote()
+            raise BackendUnavailableError(
+                f"cannot open a Spark Connect session on {self.remote}: "
+                f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+            ) from e
+        if zone != "UTC":
+            self._close_remote()
+            raise BackendUnavailableError(
+                f"the Spark Connect server {self.remote} keeps its session time zone "
+                f"at {zone}; ufo-etl needs UTC (spark.sql.session.timeZone)"
+            )
+        self.con = ibis.pyspark.connect(self.session)
+        log.info("Spark Connect session on %s (server Spark %s)", self.remote, self.con.version)
+
+    def _close_remote(self) -> None:
+        session = getattr(self, "session", None)
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.stop()
+        if not getattr(self, "_connect_mode_was_set", True):
+            os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
 
     def _view(self, frame: Any) -> ir.Table:
         name = f"ufo_{uuid.uuid4().hex[:12]}"
@@ -223,12 +403,23 @@ class SparkBackend(Backend):
     def _inspect(self, paths: Sequence[str], raw_format: str) -> list[RawFile | str]:
         """Inspect each raw file in an executor task of its own: the driver only
         lists the paths and collects what each task found (a few numbers and the
-        header, or the error's message)."""
-        inspect = functools.partial(
-            _rawfiles.inspect_path, raw_format=raw_format, s3=self._executor_s3()
-        )
-        rdd = self.session.sparkContext.parallelize(list(paths), len(paths))
-        return list(rdd.map(inspect).collect())
+        header, or the error's message), one row per file.
+
+        A DataFrame of the paths and ``mapInArrow``, not an RDD: the same code
+        runs in classic mode and over Spark Connect, which has no SparkContext."""
+        s3 = self._executor_s3()
+
+        def inspect(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                for index, path in zip(
+                    batch.column("file_index").to_pylist(), batch.column("path").to_pylist()
+                ):
+                    yield _inspection_batch(index, _rawfiles.inspect_path(path, raw_format, s3))
+
+        frame = self.session.createDataFrame(list(enumerate(paths)), "file_index int, path string")
+        rows = frame.repartition(len(paths)).mapInArrow(inspect, _INSPECTION_DDL).collect()
+        facts = sorted((row.asDict() for row in rows), key=lambda r: int(r["file_index"]))
+        return [_inspection_fact(fact) for fact in facts]
 
     def _executor_s3(self) -> S3Settings | None:
         """The S3 settings for executor tasks, resolved here: executors need not
@@ -290,7 +481,16 @@ class SparkBackend(Backend):
 
     @contextlib.contextmanager
     def watch_progress(self, report: Callable[[float, str], None]) -> Iterator[None]:
-        """Report the tasks completed in the active Spark stages, every second."""
+        """Report the tasks completed in the active Spark stages, every second.
+
+        Over Spark Connect there is no status tracker: the server streams the
+        progress of each query (its stages and tasks) to the session's progress
+        handler, reported here as it comes; a server that sends none (Sail)
+        leaves the one message said at the start."""
+        if self.remote is not None:
+            with self._watch_remote_progress(report):
+                yield
+            return
         tracker = self.session.sparkContext.statusTracker()
         stop = threading.Event()
 
@@ -312,8 +512,77 @@ class SparkBackend(Backend):
             stop.set()
             thread.join()
 
+    @contextlib.contextmanager
+    def _watch_remote_progress(self, report: Callable[[float, str], None]) -> Iterator[None]:
+        report(0.0, f"Spark Connect {self.remote}: progress as the server reports it")
+
+        def handler(stages: Iterable[Any] | None = None, done: bool = False, **_: object) -> None:
+            active = [s for s in stages or () if s.num_tasks]
+            if active and not done:
+                completed = sum(s.num_completed_tasks for s in active)
+                total = sum(s.num_tasks for s in active)
+                names = ", ".join(str(s.stage_id) for s in active)
+                report(completed / total, f"Spark stage {names}: {completed}/{total} tasks")
+
+        self.session.registerProgressHandler(handler)
+        try:
+            yield
+        finally:
+            self.session.removeProgressHandler(handler)
+
     def close(self) -> None:
+        if self.remote is not None:
+            self._close_remote()
+            return
         self.session.stop()
+
+
+_INSPECTION_DDL: Final = (
+    "file_index int, error string, path string, records bigint, empty_lines bigint, "
+    "header_line string, header_copies bigint, plain_lines boolean, empty_last_field boolean"
+)
+_INSPECTION_SCHEMA: Final = pa.schema(
+    [
+        ("file_index", pa.int32()),
+        ("error", pa.string()),
+        ("path", pa.string()),
+        ("records", pa.int64()),
+        ("empty_lines", pa.int64()),
+        ("header_line", pa.string()),
+        ("header_copies", pa.int64()),
+        ("plain_lines", pa.bool_()),
+        ("empty_last_field", pa.bool_()),
+    ]
+)
+
+
+def _satisfied(key: str, wanted: str, current: str | None) -> bool:
+    """Whether a server's setting ``current`` already gives what ``wanted`` asks:
+    the same value, or for JVM options every one of ``wanted``'s among them."""
+    if current == wanted:
+        return True
+    if key.endswith(".extraJavaOptions") and current is not None:
+        return set(wanted.split()) <= set(current.split())
+    return False
+
+
+def _inspection_batch(index: int, fact: RawFile | str) -> pa.RecordBatch:
+    """One inspection as a one-row batch of :data:`_INSPECTION_SCHEMA`."""
+    row: dict[str, Any] = {name: None for name in _INSPECTION_SCHEMA.names}
+    row["file_index"] = index
+    if isinstance(fact, str):
+        row["error"] = fact
+    else:
+        row.update(dataclasses.asdict(fact))
+    return pa.RecordBatch.from_pylist([row], schema=_INSPECTION_SCHEMA)
+
+
+def _inspection_fact(row: Mapping[str, Any]) -> RawFile | str:
+    """The inverse of :func:`_inspection_batch`."""
+    if row["error"] is not None:
+        return str(row["error"])
+    fields = {f.name for f in dataclasses.fields(RawFile)}
+    return RawFile(**{k: v for k, v in row.items() if k in fields})
 
 
 def _hadoop_path(path: str) -> str:
