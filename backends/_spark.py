@@ -444,6 +444,18 @@ class SparkBackend(Backend):
         frame = paths.repartition(len(files)).mapInArrow(read, _RAW_RECORDS_DDL)
         return self._view(frame)
 
+    def materialize(self, table: ir.Table) -> ir.Table:
+        """As :meth:`Backend.materialize`; over Spark Connect the frame is cached
+        here, since Ibis's ``cache()`` asserts that the frame then reports itself
+        cached, which a Connect server need not (Spark's does not for a frame of
+        SQL: its storage level is looked up on a plan analyzed anew)."""
+        if self.remote is None:
+            return super().materialize(table)
+        self.con._run_pre_execute_hooks(table)
+        cached = self._view(self.session.sql(self.con.compile(table)).cache())
+        declared = table.schema()
+        return cached if cached.schema() == declared else cached.cast(declared)
+
     def from_arrow(self, tables: Sequence[Any]) -> ir.Table:
         table = pa.concat_tables(tables) if tables else RAW_RECORDS_SCHEMA.empty_table()
         # No empty record batch: pyspark 4.0's createDataFrame drops every batch
@@ -477,7 +489,7 @@ class SparkBackend(Backend):
             fields.append(StructField(name, spark_type, nullable=True))
         schema = StructType(fields)
         frame = frame.select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
-        frame.to(schema).write.mode("errorifexists").parquet(_hadoop_path(staging_uri))
+        frame.to(schema).write.mode("error").parquet(_hadoop_path(staging_uri))
 
     @contextlib.contextmanager
     def watch_progress(self, report: Callable[[float, str], None]) -> Iterator[None]:
