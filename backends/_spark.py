@@ -445,14 +445,29 @@ class SparkBackend(Backend):
         return self._view(frame)
 
     def materialize(self, table: ir.Table) -> ir.Table:
-        """As :meth:`Backend.materialize`; over Spark Connect the frame is cached
-        here, since Ibis's ``cache()`` asserts that the frame then reports itself
+        """As :meth:`Backend.materialize`. Over Spark Connect, an eager local
+        checkpoint: Ibis's ``cache()`` asserts that the frame then reports itself
         cached, which a Connect server need not (Spark's does not for a frame of
-        SQL: its storage level is looked up on a plan analyzed anew)."""
+        SQL), and Sail's persist is a no-op, which would leave every later query
+        with the whole plan to optimize again. A server that refuses checkpoints
+        (Sail without ``SAIL_EXECUTION__CHECKPOINT__PATH``) gets a cache, which it
+        may ignore."""
         if self.remote is None:
             return super().materialize(table)
+        from pyspark.errors import PySparkException
+
         self.con._run_pre_execute_hooks(table)
-        cached = self._view(self.session.sql(self.con.compile(table)).cache())
+        frame = self.session.sql(self.con.compile(table))
+        try:
+            frame = frame.localCheckpoint(eager=True)
+        except PySparkException as e:
+            log.warning(
+                "the Spark Connect server %s cannot checkpoint (%s); caching instead",
+                self.remote,
+                str(e).splitlines()[0],
+            )
+            frame = frame.cache()
+        cached = self._view(frame)
         declared = table.schema()
         return cached if cached.schema() == declared else cached.cast(declared)
 

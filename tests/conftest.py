@@ -166,7 +166,11 @@ def sail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"sys.argv = ['sail', 'spark', 'server', '--ip', '127.0.0.1', '--port', '{port}']; "
         "main()"
     )
-    env = {**os.environ, "TZ": "UTC"}
+    # A checkpoint directory, without which Sail refuses localCheckpoint (the
+    # backend's materialize over Connect).
+    checkpoints = work / "checkpoints"
+    checkpoints.mkdir()
+    env = {**os.environ, "TZ": "UTC", "SAIL_EXECUTION__CHECKPOINT__PATH": checkpoints.as_uri()}
     with running(
         [sys.executable, "-c", start],
         log=work / "server.log",
