@@ -182,6 +182,43 @@ def sail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+SAIL_DECIMAL_CASE = (
+    "Sail (0.7.2) types a CASE of decimal literals with a DOUBLE null (the duration "
+    "unit's seconds) as DECIMAL where Spark types it DOUBLE: duration_seconds differs "
+    "in the last bit, e.g. 359.99999999999994 for '6 minutes'"
+)
+
+SAIL_GAPS: dict[str, tuple[type[BaseException], str]] = {
+    "tests/test_connect.py::test_pipeline_over_connect_needs_no_java_and_equals_duckdb[sail]": (
+        AssertionError,
+        SAIL_DECIMAL_CASE,
+    ),
+}
+"""Where Sail differs from Spark: each test (node id, ``*`` globs allowed) becomes a
+strict xfail that names the exception it raises and why. A gap fixed in Sail makes
+its test XPASS, which fails the run."""
+
+CLASSIC_ONLY: dict[str, str] = {
+    "tests/test_reliability_crash.py::*": (
+        "kills classic Spark drivers and workers (python -m luigi --spark-master "
+        "local[2], standalone workers): no Spark Connect counterpart"
+    ),
+}
+"""Tests whose code is classic-Spark-only: excluded from the ``connect`` and
+``sail`` parameters, with the reason shown by ``-ra``."""
+
+
+def _gap_of(nodeid: str, gaps: dict[str, Any]) -> Any:
+    """The entry of ``gaps`` whose pattern matches ``nodeid`` (``*``: any text;
+    brackets are literal, as in parameter ids)."""
+    import re
+
+    for pattern, gap in gaps.items():
+        if re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), nodeid):
+            return gap
+    return None
+
+
 SERVER_FIXTURES = frozenset({"postgres_server", "s3_server", "luigid"})
 """Fixtures that start a server: a test that uses one, directly or through another
 fixture, is an ``integration`` test."""
@@ -194,6 +231,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+        engines = {m.name for m in item.iter_markers()} & {"connect", "sail"}
+        if not engines:
+            continue
+        classic_only = _gap_of(item.nodeid, CLASSIC_ONLY)
+        if classic_only:
+            item.add_marker(pytest.mark.skip(reason=f"classic Spark only: {classic_only}"))
+            continue
+        gap = _gap_of(item.nodeid, SAIL_GAPS) if "sail" in engines else None
+        if gap:
+            raises, reason = gap
+            item.add_marker(
+                pytest.mark.xfail(strict=True, raises=raises, reason=f"Sail gap: {reason}")
+            )
 
 
 @pytest.fixture(autouse=True)
