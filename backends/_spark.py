@@ -379,7 +379,12 @@ class SparkBackend(Backend):
         for file in files:
             lines = self.session.read.text(_hadoop_path(file.path))
             # Empty lines are not records; the file's own header is not either.
-            lines = lines.filter((F.col("value") != "") & (F.col("value") != file.header_line))
+            # Hadoop's line reader drops a UTF-8 BOM at the start of a file; Sail's
+            # keeps it on the first line, so the header may come with one. (A BOM
+            # and header in the middle of a file, a record, would be dropped too:
+            # the reconciliation then fails the run.)
+            headers = [file.header_line, "\ufeff" + file.header_line]
+            lines = lines.filter((F.col("value") != "") & ~F.col("value").isin(headers))
             frames.append(lines.withColumn("source_file", F.lit(file.path)))
         lines = functools.reduce(lambda a, b: a.unionByName(b), frames)
         # The lines identical to a file's header were all filtered out; put back

@@ -189,6 +189,14 @@ SAIL_DECIMAL_CASE = (
 )
 
 SAIL_GAPS: dict[str, tuple[type[BaseException], str]] = {
+    "tests/test_pipeline.py::test_course_files_match_the_reference[sail]": (
+        AssertionError,
+        SAIL_DECIMAL_CASE,
+    ),
+    "tests/test_pipeline.py::test_nuforc_2019_index_reconciles[sail]": (
+        AssertionError,
+        SAIL_DECIMAL_CASE,
+    ),
     "tests/test_connect.py::test_pipeline_over_connect_needs_no_java_and_equals_duckdb[sail]": (
         AssertionError,
         SAIL_DECIMAL_CASE,
