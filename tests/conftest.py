@@ -185,7 +185,8 @@ def sail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 SAIL_DECIMAL_CASE = (
     "Sail (0.7.2) types a CASE of decimal literals with a DOUBLE null (the duration "
     "unit's seconds) as DECIMAL where Spark types it DOUBLE: duration_seconds differs "
-    "in the last bit, e.g. 359.99999999999994 for '6 minutes'"
+    "in the last bits (359.99999999999994 for '6 minutes', 2.9999999999999996 for "
+    "'3 seconds')"
 )
 
 SAIL_GAPS: dict[str, tuple[type[BaseException], str]] = {
@@ -194,6 +195,10 @@ SAIL_GAPS: dict[str, tuple[type[BaseException], str]] = {
         SAIL_DECIMAL_CASE,
     ),
     "tests/test_pipeline.py::test_nuforc_2019_index_reconciles[sail]": (
+        AssertionError,
+        SAIL_DECIMAL_CASE,
+    ),
+    "tests/test_pipeline.py::test_generated_dirt_matches_the_reference[sail]": (
         AssertionError,
         SAIL_DECIMAL_CASE,
     ),
