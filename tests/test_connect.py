@@ -151,6 +151,35 @@ def test_explore_preview_over_connect_needs_no_java(
     assert over.stdout.replace("read by spark", "read by duckdb") == duck.stdout
 
 
+def test_explore_shell_over_connect_reads_raw_and_datasets(
+    remote: str, duckdb_run: tuple[Path, Path]
+) -> None:
+    raw, duckdb_root = duckdb_run
+    code = "print('counts', raw.count().execute(), sightings.count().execute())\n"
+    common = ["shell", "--raw-path", str(raw), "--data-root", str(duckdb_root)]
+    results = {
+        engine: subprocess.run(
+            [sys.executable, "-m", "etl", *common, *flags],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            input=code,
+            env=env,
+        )
+        for engine, flags, env in [
+            ("duckdb", [], dict(os.environ)),
+            ("connect", ["--backend", "spark", "--spark-remote", remote], no_java_env()),
+        ]
+    }
+    counts = {}
+    for engine, result in results.items():
+        assert result.returncode == 0, result.stderr
+        counts[engine] = re.findall(r"counts \d+ \d+", result.stdout)
+    assert counts["connect"] == counts["duckdb"] != []
+    assert f"({remote})" in results["connect"].stdout + results["connect"].stderr
+
+
 @pytest.mark.slow
 def test_master_and_remote_are_exclusive(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="master .* and remote .* are exclusive"):
