@@ -34,6 +34,8 @@ from typing import Any, Final
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 from backends import _rawfiles
 from backends._base import Backend
@@ -353,8 +355,8 @@ class SparkBackend(Backend):
         if zone != "UTC":
             self._close_remote()
             raise BackendUnavailableError(
-                f"the Spark Connect server {self.remote} keeps its session time zone "
-                f"at {zone}; ufo-etl needs UTC (spark.sql.session.timeZone)"
+                f"the Spark Connect session on {self.remote} has the time zone {zone}; "
+                f"ufo-etl needs UTC (spark.sql.session.timeZone)"
             )
         self.con = ibis.pyspark.connect(self.session)
         log.info("Spark Connect session on %s (server Spark %s)", self.remote, self.con.version)
@@ -510,6 +512,31 @@ class SparkBackend(Backend):
         schema = StructType(fields)
         frame = frame.select(*[F.col(f.name).cast(f.dataType) for f in schema.fields])
         frame.to(schema).write.mode("error").parquet(_hadoop_path(staging_uri))
+        self._write_empty_part_if_none(table, staging_uri)
+
+    def _write_empty_part_if_none(self, table: ir.Table, staging_uri: str) -> None:
+        """Spark writes a file with the schema and no row for an empty table; Sail
+        writes nothing, not even the directory. The dataset still gets one, as on
+        Spark and DuckDB, so that its readers see its columns."""
+        from backends import _storage
+
+        fs, path = _storage.filesystem(staging_uri, self.s3)
+        if fs.get_file_info(path).type != pafs.FileType.NotFound:
+            return
+        fs.create_dir(path, recursive=True)
+        empty = table.schema().to_pyarrow().empty_table()
+        empty = empty.cast(
+            pa.schema(
+                [
+                    pa.field(f.name, pa.timestamp("us"))
+                    if pa.types.is_timestamp(f.type)
+                    else f.with_nullable(True)
+                    for f in empty.schema
+                ]
+            )
+        )
+        log.debug("the engine wrote no file for an empty table: %s gets an empty one", staging_uri)
+        pq.write_table(empty, f"{path}/part-00000-empty.parquet", filesystem=fs)
 
     @contextlib.contextmanager
     def watch_progress(self, report: Callable[[float, str], None]) -> Iterator[None]:

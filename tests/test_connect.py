@@ -180,6 +180,28 @@ def test_explore_shell_over_connect_reads_raw_and_datasets(
     assert f"({remote})" in results["connect"].stdout + results["connect"].stderr
 
 
+def test_a_session_time_zone_other_than_utc_is_refused(remote: str) -> None:
+    with pytest.raises(
+        BackendUnavailableError, match=r"has the time zone America/New_York; ufo-etl needs UTC"
+    ):
+        backends.connect(
+            "spark", remote=remote, conf={"spark.sql.session.timeZone": "America/New_York"}
+        )
+
+
+@pytest.mark.connect
+def test_a_conf_the_connect_server_refuses_is_a_configuration_error(
+    spark_connect_server: str,
+) -> None:
+    """Spark's server refuses to change a static setting; Sail accepts any."""
+    with pytest.raises(
+        ConfigurationError,
+        match=r"\[spark\] conf spark.executor.memory cannot be set over Spark Connect "
+        r"\(AnalysisException\); set it when starting the server",
+    ):
+        backends.connect("spark", remote=spark_connect_server, conf={"spark.executor.memory": "3g"})
+
+
 @pytest.mark.slow
 def test_master_and_remote_are_exclusive(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="master .* and remote .* are exclusive"):
