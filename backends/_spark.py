@@ -573,7 +573,11 @@ class SparkBackend(Backend):
 
     @contextlib.contextmanager
     def _watch_remote_progress(self, report: Callable[[float, str], None]) -> Iterator[None]:
-        report(0.0, f"Spark Connect {self.remote}: progress as the server reports it")
+        report(
+            0.0,
+            f"running on the Spark Connect server {self.remote}: "
+            f"stage progress only as the server streams it",
+        )
 
         def handler(stages: Iterable[Any] | None = None, done: bool = False, **_: object) -> None:
             active = [s for s in stages or () if s.num_tasks]

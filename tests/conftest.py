@@ -134,6 +134,8 @@ def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         **connect_server_conf(),
         "spark.connect.grpc.binding.port": str(port),
         "spark.connect.grpc.binding.address": "127.0.0.1",
+        # Progress reaches the client's handler every 0.2 s, not every 2 s.
+        "spark.connect.progress.reportInterval": "200ms",
     }
     command = [os.path.join(spark_home, "bin", "spark-submit"),
                "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",

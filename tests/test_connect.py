@@ -180,6 +180,43 @@ def test_explore_shell_over_connect_reads_raw_and_datasets(
     assert f"({remote})" in results["connect"].stdout + results["connect"].stderr
 
 
+def test_progress_over_connect(remote: str) -> None:
+    """Spark's server streams each query's stages to the session's progress handler,
+    which the backend reports as in classic mode; Sail streams none, which leaves
+    the message said at the start."""
+    engine = backends.connect("spark", remote=remote)
+    reports: list[tuple[float, str]] = []
+    try:
+        with engine.watch_progress(lambda done, message: reports.append((done, message))):
+            frame = engine.session.range(0, 400_000_000, numPartitions=8)  # type: ignore[attr-defined]
+            frame.selectExpr("sum(id * id % 7) as s").collect()
+        assert engine.session._client._progress_handlers == []  # type: ignore[attr-defined]
+    finally:
+        engine.close()
+    assert reports[0] == (
+        0.0,
+        f"running on the Spark Connect server {remote}: stage progress only as the server "
+        f"streams it",
+    )
+    stages = [
+        (done, m)
+        for done, m in reports[1:]
+        if re.fullmatch(r"Spark stage [\d, ]+: \d+/\d+ tasks", m)
+    ]
+    assert len(stages) == len(reports) - 1
+    if engine.remote == _server_url("sail"):
+        assert stages == []
+    else:
+        assert stages, reports
+        assert all(0.0 <= done <= 1.0 for done, _ in stages)
+
+
+def _server_url(engine: str) -> str | None:
+    from conftest import _SERVER_URLS
+
+    return _SERVER_URLS.get(engine)
+
+
 def test_a_session_time_zone_other_than_utc_is_refused(remote: str) -> None:
     with pytest.raises(
         BackendUnavailableError, match=r"has the time zone America/New_York; ufo-etl needs UTC"
