@@ -13,9 +13,6 @@ from etl.config import duckdb, etl, s3, spark
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MASTER = "local[*]"
-"""The Spark master when neither ``[spark] master`` nor ``remote`` is set."""
-
 _open: dict[tuple[Any, ...], Backend] = {}
 
 
@@ -53,7 +50,7 @@ def backend_options(name: str) -> dict[str, Any]:
     if remote:
         options["remote"] = remote
     else:
-        options["master"] = master or DEFAULT_MASTER
+        options["master"] = master or None  # None: the backend's local[*]
     return options
 
 
