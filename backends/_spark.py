@@ -146,6 +146,36 @@ def check_spark_master(master: str, timeout: float) -> None:
     )
 
 
+class _ConnectMode:
+    """pyspark 4.0 builds Connect columns and functions (``F.col``...) process-wide
+    while ``SPARK_CONNECT_MODE_ENABLED`` is set, which ``create()`` of a Connect
+    session sets. Counted here, the variable is removed when the last Connect
+    session of this process closes (unless it was set before the first), so that a
+    classic driver can start afterwards; not while one is open."""
+
+    _lock = threading.Lock()
+    _open = 0
+    _preset = False
+
+    @classmethod
+    def enter(cls) -> None:
+        with cls._lock:
+            if cls._open == 0:
+                cls._preset = "SPARK_CONNECT_MODE_ENABLED" in os.environ
+            cls._open += 1
+
+    @classmethod
+    def leave(cls) -> None:
+        with cls._lock:
+            cls._open -= 1
+            if cls._open == 0 and not cls._preset:
+                os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+
+    @classmethod
+    def sessions(cls) -> int:
+        return cls._open
+
+
 def remote_address(remote: str) -> tuple[str, int]:
     """The host and port of a Spark Connect URL ``sc://host[:port][/;params]``.
 
@@ -276,6 +306,11 @@ class SparkBackend(Backend):
             self._connect_remote(remote, app_name, settings, set(conf or {}), master_timeout)
             return
         master = master or DEFAULT_MASTER
+        if _ConnectMode.sessions():
+            raise ConfigurationError(
+                f"cannot start a classic Spark driver ({master}) while this process has "
+                f"a Spark Connect session open: pyspark's functions are Connect ones then"
+            )
         check_java()
         check_spark_master(master, master_timeout)
         # Executors on this machine must run this interpreter (same pyspark, same ibis).
@@ -316,9 +351,8 @@ class SparkBackend(Backend):
         check_spark_remote(remote, timeout)
         host, port = remote_address(remote)
         self.remote = f"sc://{host}:{port}"
-        # The pyspark functions (F.col, ...) build Connect columns only while this
-        # variable is set; create() sets it. Restored by close().
-        self._connect_mode_was_set = "SPARK_CONNECT_MODE_ENABLED" in os.environ
+        _ConnectMode.enter()
+        self._remote_open = True
         try:
             # create(), not getOrCreate(): getOrCreate hands back the process's
             # default session whatever its URL.
@@ -366,8 +400,9 @@ class SparkBackend(Backend):
         if session is not None:
             with contextlib.suppress(Exception):
                 session.stop()
-        if not getattr(self, "_connect_mode_was_set", True):
-            os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+        if getattr(self, "_remote_open", False):
+            self._remote_open = False
+            _ConnectMode.leave()
 
     def _view(self, frame: Any) -> ir.Table:
         name = f"ufo_{uuid.uuid4().hex[:12]}"

@@ -217,6 +217,38 @@ def _server_url(engine: str) -> str | None:
     return _SERVER_URLS.get(engine)
 
 
+def test_no_classic_driver_while_a_connect_session_is_open(remote: str) -> None:
+    """pyspark's functions are Connect ones while a Connect session is open: a
+    classic driver is refused then, and allowed (no Java asked here: the check
+    comes first) once every Connect session closed (here: as it was before,
+    since the session-scoped ``backend`` may hold one)."""
+    before = os.environ.get("SPARK_CONNECT_MODE_ENABLED")
+    first = backends.connect("spark", remote=remote)
+    second = backends.connect("spark", remote=remote)
+    try:
+        first.close()
+        first.close()  # twice is harmless
+        assert os.environ.get("SPARK_CONNECT_MODE_ENABLED") == "1"
+        with pytest.raises(ConfigurationError, match="while this process has a Spark Connect"):
+            backends.connect("spark", master="local[1]")
+        # The open session still works.
+        assert second.to_rows(second.con.sql("SELECT 1 AS one")) == [{"one": 1}]
+    finally:
+        second.close()
+    assert os.environ.get("SPARK_CONNECT_MODE_ENABLED") == before
+
+
+def test_inspection_rows_round_trip() -> None:
+    from backends._rawfiles import RawFile
+    from backends._spark import _inspection_batch, _inspection_fact
+
+    fact = RawFile("s3://b/a.tsv", 10, 2, "Date / Time\tCity", 1, True, False)
+    for value in (fact, "a.tsv: line 3: invalid UTF-8"):
+        row = _inspection_batch(7, value).to_pylist()[0]
+        assert row["file_index"] == 7
+        assert _inspection_fact(row) == value
+
+
 def test_a_session_time_zone_other_than_utc_is_refused(remote: str) -> None:
     with pytest.raises(
         BackendUnavailableError, match=r"has the time zone America/New_York; ufo-etl needs UTC"
