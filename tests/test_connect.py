@@ -346,3 +346,30 @@ def test_a_port_that_is_not_spark_connect_fails_within_the_timeout(not_grpc: int
     with pytest.raises(BackendUnavailableError, match="accepts connections but no gRPC channel"):
         backends.connect("spark", remote=f"sc://127.0.0.1:{not_grpc}", master_timeout=2)
     assert time.monotonic() - start < 10
+
+
+def test_explore_flags_replace_the_other_spark_setting() -> None:
+    import luigi
+
+    from backends import S3Settings
+    from etl.explore import Settings
+
+    def options(master: str | None, remote: str | None) -> dict[str, Any]:
+        settings = Settings("spark", "raw", "tsv", "data", master, 5.0, S3Settings(), remote)
+        return settings.backend_options()
+
+    config = luigi.configuration.get_config()
+    saved = config.get("spark", "master", None)
+    config.set("spark", "master", "local[3]")
+    try:
+        assert options(None, None)["master"] == "local[3]"
+        over = options(None, "sc://h:15002")
+        assert over["remote"] == "sc://h:15002" and "master" not in over
+        assert options("local[1]", None)["master"] == "local[1]"
+        with pytest.raises(ConfigurationError, match="exclusive: give one"):
+            options("local[1]", "sc://h:15002")
+    finally:
+        if saved is None:
+            config.remove_option("spark", "master")
+        else:
+            config.set("spark", "master", saved)
