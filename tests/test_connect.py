@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT
+from conftest import ROOT, on
 
 import backends
 from backends import BackendUnavailableError, ConfigurationError, DatasetLocation
@@ -204,17 +204,11 @@ def test_progress_over_connect(remote: str) -> None:
         if re.fullmatch(r"Spark stage [\d, ]+: \d+/\d+ tasks", m)
     ]
     assert len(stages) == len(reports) - 1
-    if engine.remote == _server_url("sail"):
+    if on(engine, "sail"):
         assert stages == []
     else:
         assert stages, reports
         assert all(0.0 <= done <= 1.0 for done, _ in stages)
-
-
-def _server_url(engine: str) -> str | None:
-    from conftest import _SERVER_URLS
-
-    return _SERVER_URLS.get(engine)
 
 
 def test_no_classic_driver_while_a_connect_session_is_open(remote: str) -> None:
