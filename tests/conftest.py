@@ -188,7 +188,7 @@ SAIL_DECIMAL_CASE = (
     "Sail (0.7.2) types a CASE of decimal literals with a DOUBLE null (the duration "
     "unit's seconds) as DECIMAL where Spark types it DOUBLE: duration_seconds differs "
     "in the last bits (359.99999999999994 for '6 minutes', 2.9999999999999996 for "
-    "'3 seconds')"
+    "'3 seconds', 1380.0000000000002 for '23:00')"
 )
 
 SAIL_GAPS: dict[str, tuple[type[BaseException], str]] = {
@@ -201,6 +201,10 @@ SAIL_GAPS: dict[str, tuple[type[BaseException], str]] = {
         SAIL_DECIMAL_CASE,
     ),
     "tests/test_pipeline.py::test_generated_dirt_matches_the_reference[sail]": (
+        AssertionError,
+        SAIL_DECIMAL_CASE,
+    ),
+    "tests/test_properties.py::test_generated_rows_match_the_reference[sail]": (
         AssertionError,
         SAIL_DECIMAL_CASE,
     ),
