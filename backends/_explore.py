@@ -125,9 +125,9 @@ def latest_complete_date(
 def start(name: str, options: Mapping[str, Any], timeout: float) -> Backend:
     """Start the engine ``name`` as :func:`backends.connect` does, failing fast.
 
-    For Spark, first check that its master answers within ``timeout`` seconds
-    and that a supported Java is at hand, so that neither leaves the caller
-    waiting on a JVM.
+    For Spark, first check that its master (or Spark Connect server) answers
+    within ``timeout`` seconds and, in classic mode, that a supported Java is at
+    hand, so that neither leaves the caller waiting on a JVM.
     """
     if name == "spark":
         # The backend checks Java and the master before it starts a JVM.
@@ -136,7 +136,9 @@ def start(name: str, options: Mapping[str, Any], timeout: float) -> Backend:
 
 
 def describe(backend: Backend) -> str:
-    """The engine and its version, e.g. ``DuckDB 1.5.5`` or ``Spark 4.0.5 (local[2])``."""
+    """The engine and its version, e.g. ``DuckDB 1.5.5``, ``Spark 4.0.5 (local[2])``
+    or ``Spark 4.0.5 (sc://127.0.0.1:15002)``."""
     if backend.name == "spark":
-        return f"Spark {backend.con.version} ({getattr(backend, 'master', '?')})"
+        where = getattr(backend, "remote", None) or getattr(backend, "master", None) or "?"
+        return f"Spark {backend.con.version} ({where})"
     return f"DuckDB {backend.con.version}"

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 import backends
-from backends import Backend, DatasetLocation, S3Settings
+from backends import Backend, ConfigurationError, DatasetLocation, S3Settings
 from etl.config import duckdb, etl, s3, spark
 
 log = logging.getLogger(__name__)
@@ -37,11 +37,21 @@ def backend_options(name: str) -> dict[str, Any]:
             "temp_directory": settings.temp_directory or None,
         }
     settings_spark = spark()
-    return {
-        "master": settings_spark.master,
+    options: dict[str, Any] = {
         "app_name": settings_spark.app_name,
         "conf": dict(settings_spark.conf),
     }
+    master, remote = settings_spark.master, settings_spark.remote
+    if master and remote:
+        raise ConfigurationError(
+            f"[spark] master ({master}) and remote (sc://...) are both set: they are "
+            f"exclusive; set one (--spark-master or --spark-remote), e.g. --spark-master ''"
+        )
+    if remote:
+        options["remote"] = remote
+    else:
+        options["master"] = master or None  # None: the backend's local[*]
+    return options
 
 
 def check_settings(data_root: str) -> None:

@@ -58,8 +58,14 @@ class spark(luigi.Config):  # noqa: N801
     ``docker/spark/spark-defaults.conf``."""
 
     master = luigi.Parameter(
-        default="local[*]",
-        description="Spark master URL: local[N] or spark://host:7077.",
+        default="",
+        description="Spark master URL: local[N] or spark://host:7077; empty: local[*], "
+        "unless remote is set (the two are exclusive).",
+    )
+    remote = luigi.Parameter(
+        default="",
+        description="Spark Connect server, sc://host:15002: the worker is a thin client "
+        "and needs no Java; exclusive with master.",
     )
     app_name = luigi.Parameter(default="ufo-etl", description="Spark application name.")
     conf: Any = DictParameter(

@@ -229,15 +229,24 @@ class Settings:
     spark_master: str | None
     timeout: float
     s3: S3Settings
+    spark_remote: str | None = None
 
     def backend_options(self) -> dict[str, Any]:
-        """The engine's options from luigi.cfg, ``--spark-master`` applied."""
+        """The engine's options from luigi.cfg, ``--spark-master`` or
+        ``--spark-remote`` applied (a flag replaces the other setting of luigi.cfg;
+        both flags at once are an error)."""
+        if self.spark_master and self.spark_remote:
+            raise ConfigurationError("--spark-master and --spark-remote are exclusive: give one")
         try:
             options = backend_options(self.backend)
         except ValueError as e:
             raise ConfigurationError(_config_error(e)) from e
         if self.backend == "spark" and self.spark_master:
+            options.pop("remote", None)
             options["master"] = self.spark_master
+        if self.backend == "spark" and self.spark_remote:
+            options.pop("master", None)
+            options["remote"] = self.spark_remote
         return {**options, "s3": self.s3}
 
     def location(self, dataset: str, date: dt.date) -> DatasetLocation:
@@ -272,7 +281,10 @@ def _config_defaults() -> dict[str, str]:
         "raw_format": settings.raw_format,
         "data_root": settings.data_root,
         # For --help only: the engine reads [spark] through backend_options().
-        "spark_master": str(luigi.configuration.get_config().get("spark", "master", "local[*]")),
+        "spark_master": str(
+            luigi.configuration.get_config().get("spark", "master", "") or "local[*]"
+        ),
+        "spark_remote": str(luigi.configuration.get_config().get("spark", "remote", "")),
     }
 
 
@@ -287,6 +299,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         raw_format=args.raw_format,
         data_root=args.data_root,
         spark_master=args.spark_master,
+        spark_remote=args.spark_remote,
         timeout=args.timeout,
         s3=s3,
     )
@@ -572,11 +585,17 @@ def build_parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
         help=f"[spark] master, local[N] or spark://host:7077: {defaults['spark_master']}",
     )
     group.add_argument(
+        "--spark-remote",
+        metavar="URL",
+        help="[spark] remote, a Spark Connect server sc://host:15002, exclusive with "
+        f"--spark-master (no Java needed): {defaults['spark_remote'] or 'not set'}",
+    )
+    group.add_argument(
         "--timeout",
         type=_positive_float,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help="how long a spark:// master may take to answer (default: %(default)g)",
+        help="how long a spark:// master or sc:// server may take to answer (default: %(default)g)",
     )
     date_flag = argparse.ArgumentParser(add_help=False)
     date_flag.add_argument(

@@ -45,12 +45,23 @@ REQUIRED_SERVICES = {
     "s3-init",
     "spark-master",
     "spark-worker",
+    "spark-connect",
     "luigid",
     "luigi-worker",
 }
 # The ufo-etl processes: built from docker/Dockerfile, one image.
-PROJECT_IMAGE_SERVICES = {"s3-init", "spark-master", "spark-worker", "luigid", "luigi-worker"}
-MUST_BE_HEALTHCHECKED = {"postgres", "s3", "spark-master", "luigid"}
+PROJECT_IMAGE_SERVICES = {
+    "s3-init",
+    "spark-master",
+    "spark-worker",
+    "spark-connect",
+    "luigid",
+    "luigi-worker",
+}
+MUST_BE_HEALTHCHECKED = {"postgres", "s3", "spark-master", "spark-connect", "luigid"}
+CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+CONNECT_URL = "sc://spark-connect:15002"
+"""What a Luigi worker passes as --spark-remote in the stack (README, Production)."""
 # Pins the production image must carry, as pyproject.toml pins them.
 MUST_PIN = {"pyspark", "luigi", "ibis-framework", "duckdb", "sqlglot", "pyarrow", "pandas"}
 PROJECT_EXTRAS = ("spark", "postgres", "s3")
@@ -545,12 +556,52 @@ def check_s3a(stack: Stack) -> list[str]:
         problems.append(f"s3a must read its credentials with {ENV_CREDENTIALS_PROVIDER}")
     s3_env = environment(stack.services.get("s3", {}))
     # The driver and the executors read S3 with the identity SeaweedFS has.
-    for name in ("luigi-worker", "spark-worker", "s3-init"):
+    for name in ("luigi-worker", "spark-worker", "spark-connect", "s3-init"):
         env = environment(stack.services.get(name, {}))
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             theirs, ours = compose_vars(env.get(key, "")), compose_vars(s3_env.get(key, ""))
             if not ours or theirs != ours:
                 problems.append(f"{name} {key} is not the s3 service's")
+    return problems
+
+
+def submit_confs(service: dict[str, Any]) -> dict[str, str]:
+    """The ``--conf key=value`` settings of a ``spark-submit`` command."""
+    words = _tokens(service.get("command"))
+    pairs = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--conf"]
+    return dict(pair.partition("=")[::2] for pair in pairs)
+
+
+def check_spark_connect(stack: Stack) -> list[str]:
+    """The Spark Connect server: Spark's own class, on the cluster's master, its
+    gRPC port the one of CONNECT_URL, bound to every interface of its container,
+    exposed and published on 127.0.0.1; the same s3a settings as the driver's."""
+    service = stack.services.get("spark-connect", {})
+    words = _tokens(service.get("command"))
+    confs = submit_confs(service)
+    problems = []
+    if words[:1] != ["spark-submit"] or command_option(service, "--class") != CONNECT_SERVER_CLASS:
+        problems.append(f"spark-connect must run spark-submit --class {CONNECT_SERVER_CLASS}")
+    if command_option(service, "--master") != stack.cfg["spark"]["master"]:
+        problems.append(
+            f"spark-connect runs on --master {command_option(service, '--master')!r}, "
+            f"not the cluster's {stack.cfg['spark']['master']!r}"
+        )
+    _, port = host_port(CONNECT_URL.replace("sc://", "http://"))
+    if confs.get("spark.connect.grpc.binding.port") != str(port):
+        problems.append(f"spark-connect does not listen on {port} ({CONNECT_URL})")
+    if confs.get("spark.connect.grpc.binding.address") != "0.0.0.0":
+        problems.append("spark-connect must bind 0.0.0.0 in its container")
+    if port not in declared_ports(service):
+        problems.append(f"spark-connect does not expose {port}")
+    if f"127.0.0.1:{port}:{port}" not in [str(p) for p in service.get("ports") or []]:
+        problems.append(f"spark-connect does not publish {port} on 127.0.0.1")
+    s3a = {k: v for k, v in spark_conf(stack).items() if k.startswith("spark.hadoop.fs.s3a.")}
+    theirs = {k: v for k, v in confs.items() if k.startswith("spark.hadoop.fs.s3a.")}
+    if theirs != s3a:
+        problems.append(f"spark-connect's s3a settings {theirs} are not [spark] conf's {s3a}")
+    if CONNECT_URL not in production_section(stack.readme):
+        problems.append(f"the README does not show --spark-remote {CONNECT_URL}")
     return problems
 
 
@@ -884,6 +935,7 @@ CHECKS: dict[str, Callable[[Stack], list[str]]] = {
     "bucket": check_bucket,
     "driver": check_driver,
     "s3a": check_s3a,
+    "spark_connect": check_spark_connect,
     "no_secret_literals": check_no_secret_literals,
     "cfg_variables_reach_readers": check_cfg_variables_reach_readers,
     "env_example": check_env_example,
@@ -986,6 +1038,52 @@ MUTATIONS: list[tuple[str, str, Callable[[Stack], None]]] = [
         "endpoints_are_services",
         "luigid not exposing its port",
         lambda s: _service("luigid")(s).update(expose=[], ports=[]),
+    ),
+    (
+        "spark_connect",
+        "classic driver class",
+        lambda s: _service("spark-connect")(s)["command"].__setitem__(
+            2, "org.apache.spark.deploy.SparkSubmit"
+        ),
+    ),
+    (
+        "spark_connect",
+        "local master",
+        lambda s: _service("spark-connect")(s)["command"].__setitem__(4, "local[2]"),
+    ),
+    (
+        "spark_connect",
+        "other grpc port",
+        lambda s: _service("spark-connect")(s)["command"].__setitem__(
+            10, "spark.connect.grpc.binding.port=15003"
+        ),
+    ),
+    (
+        "spark_connect",
+        "loopback binding",
+        lambda s: _service("spark-connect")(s)["command"].__setitem__(
+            8, "spark.connect.grpc.binding.address=127.0.0.1"
+        ),
+    ),
+    (
+        "spark_connect",
+        "not published",
+        lambda s: _service("spark-connect")(s).update(ports=["127.0.0.1:4041:4041"]),
+    ),
+    (
+        "spark_connect",
+        "other s3a endpoint",
+        _set_conf("spark.hadoop.fs.s3a.endpoint", "http://s3:8334"),
+    ),
+    (
+        "s3a",
+        "spark-connect without S3 credentials",
+        lambda s: _service("spark-connect")(s)["environment"].pop("AWS_SECRET_ACCESS_KEY"),
+    ),
+    (
+        "health_checks",
+        "no spark-connect check",
+        lambda s: _service("spark-connect")(s).pop("healthcheck"),
     ),
     (
         "s3_endpoints_agree",
