@@ -540,117 +540,21 @@ def inspect_path(path: str, raw_format: str, s3: S3Settings | None = None) -> Ra
 
 
 _CSV_BATCH_ROWS: Final = 8192
-_ARROW_CSV_BLOCK_BYTES: Final = 16 << 20
-"""Arrow's CSV reader parses this much at a time; a record longer than that
-makes it fail, and the file is then read by the csv module instead."""
 
 
 def csv_record_batches(
     path: str, s3: S3Settings | None = None, batch_rows: int = _CSV_BATCH_ROWS
 ) -> Iterator[pa.RecordBatch]:
     """The raw records of an RFC 4180 file that passed :func:`inspect_csv`, as
-    batches of :data:`RAW_RECORDS_SCHEMA`, parsed while the file streams by:
-    memory holds a block and a batch, whatever the file's size. Runs where the
-    file is read (a Spark executor task, or the worker for DuckDB).
-
-    Arrow's streaming CSV reader parses the file in C++; only a record that
-    has another number of fields than seven (``malformed``) becomes a Python
-    object, with its text as Arrow hands it over. Unlike DuckDB's reader, Arrow
-    keeps a trailing empty field (``a,...,g,`` has eight fields). A record
-    longer than Arrow's block makes the rest of the file go through the csv
-    module (:func:`_csv_module_record_batches`), which skips the records Arrow
-    already gave.
+    batches of :data:`RAW_RECORDS_SCHEMA`, parsed by the csv module while the file
+    streams by in blocks: memory holds one block and one batch, whatever the
+    file's size. Runs where the file is read (a Spark executor task).
 
     Raises
     ------
     RawInputError
         On quoting the RFC does not allow (which the inspection refuses first).
     """
-    import pyarrow.csv as pacsv
-
-    malformed: list[dict[str, object]] = []
-
-    def keep_malformed(row: pacsv.InvalidRow) -> str:
-        text = _strip_terminator(row.text)
-        fields = next(csv.reader(io.StringIO(text, newline="")), [])
-        malformed.append(raw_record(path, fields, text))
-        return "skip"
-
-    given, header_pending = 0, True
-    try:
-        with open_raw(path, s3) as stream:
-            reader = pacsv.open_csv(
-                stream,
-                read_options=pacsv.ReadOptions(
-                    column_names=list(RAW_FIELDS),
-                    use_threads=False,
-                    block_size=_ARROW_CSV_BLOCK_BYTES,
-                ),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=",",
-                    quote_char='"',
-                    double_quote=True,
-                    escape_char=False,
-                    newlines_in_values=True,
-                    ignore_empty_lines=True,
-                    invalid_row_handler=keep_malformed,
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(RAW_FIELDS, pa.string()),
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
-            for batch in reader:
-                if header_pending and batch.num_rows:
-                    batch, header_pending = batch.slice(1), False
-                if batch.num_rows:
-                    yield _seven_field_batch(path, batch)
-                    given += batch.num_rows
-    except pa.ArrowInvalid as e:
-        log.info("%s: Arrow cannot parse it (%s); reading it with the csv module", path, e)
-        skip = given + (0 if header_pending else 1)
-        yield from _csv_module_record_batches(path, s3, batch_rows, skip_wellformed=skip)
-        return
-    if any(_has_line_break(str(record["raw_line"])) for record in malformed):
-        # Arrow's text of a malformed record that spans its blocks can lose a
-        # byte of a quoted line break (pyarrow 26); the csv module gives the
-        # text of every malformed record instead (the records of seven fields
-        # Arrow gave stand: their fields are right).
-        log.info(
-            "%s: a malformed record holds a line break; its text comes from the csv module", path
-        )
-        yield from _csv_module_record_batches(path, s3, batch_rows, skip_wellformed=given + 1)
-        return
-    for first in range(0, len(malformed), batch_rows):
-        yield pa.RecordBatch.from_pylist(
-            malformed[first : first + batch_rows], schema=RAW_RECORDS_SCHEMA
-        )
-
-
-def _has_line_break(text: str) -> bool:
-    return "\n" in text or "\r" in text
-
-
-def _seven_field_batch(path: str, batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Arrow's records of seven fields as a :data:`RAW_RECORDS_SCHEMA` batch."""
-    n = batch.num_rows
-    return pa.RecordBatch.from_arrays(
-        [
-            pa.repeat(pa.scalar(path, pa.string()), n),
-            pa.repeat(pa.scalar(len(RAW_FIELDS), pa.int32()), n),
-            *batch.columns,
-            pa.nulls(n, pa.string()),
-        ],
-        schema=RAW_RECORDS_SCHEMA,
-    )
-
-
-def _csv_module_record_batches(
-    path: str, s3: S3Settings | None, batch_rows: int, skip_wellformed: int = 0
-) -> Iterator[pa.RecordBatch]:
-    """:func:`csv_record_batches` by the csv module (the header is the first of
-    ``skip_wellformed`` records of seven fields it leaves out)."""
     columns: dict[str, list[object]] = {name: [] for name in RAW_RECORDS_SCHEMA.names}
     consumed: list[str] = []
 
@@ -670,15 +574,15 @@ def _csv_module_record_batches(
     # No field is longer than a file; the csv module's default limit is 128 KiB.
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 40))
     reader = csv.reader(lines(), strict=True)
-    to_skip = max(skip_wellformed, 1)
+    header_pending = True
     try:
         for fields in reader:
             text = _strip_terminator("".join(consumed))
             consumed.clear()
             if not fields:
                 continue
-            if to_skip and len(fields) == len(RAW_FIELDS):
-                to_skip -= 1
+            if header_pending:
+                header_pending = False
                 continue
             for name, value in raw_record(path, fields, text).items():
                 columns[name].append(value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backends import RawInputError, _rawfiles
@@ -49,55 +49,3 @@ def test_quoted_line_breaks_and_empty_lines_are_counted_once(
     found = inspect(data, quote_by_quote=False, monkeypatch=monkeypatch)
     assert isinstance(found, _rawfiles.RawFile)
     assert (found.records, found.empty_lines, found.empty_last_field) == (3, 1, True)
-
-
-# --- the reader: Arrow's parser, the csv module where Arrow cannot -------------------
-
-field_text = st.text(alphabet=st.sampled_from(list('ab ,"\r\né')), max_size=12)
-records = st.lists(st.lists(field_text, min_size=1, max_size=9), max_size=25)
-
-
-def _rows(batches: object) -> list[str]:
-    import pyarrow as pa
-
-    table = pa.Table.from_batches(list(batches), schema=_rawfiles.RAW_RECORDS_SCHEMA)  # type: ignore[arg-type]
-    return sorted(repr(row) for row in table.to_pylist())
-
-
-@settings(max_examples=150, deadline=None)
-@given(rows=records, trailing_comma=st.booleans(), block_bytes=st.sampled_from([64, 1 << 20]))
-# Arrow's text of this malformed record, spanning two 64-byte blocks, lost the LF
-# of its quoted CRLF: such a record's text comes from the csv module.
-@example(
-    rows=[['aaa"', "aaa,éé", 'aaaaaaa"éé', 'aaaaa""""""é']] * 2 + [['aaaaaaa"éé', "a\r\n"]],
-    trailing_comma=True,
-    block_bytes=64,
-)
-def test_arrow_reader_equals_the_csv_module(
-    tmp_path_factory: pytest.TempPathFactory,
-    rows: list[list[str]],
-    trailing_comma: bool,
-    block_bytes: int,
-) -> None:
-    """Any RFC 4180 file (quoted line breaks and quotes, records of any number
-    of fields, empty trailing fields): the records Arrow reads equal the csv
-    module's, also when a record longer than Arrow's block sends the rest of the
-    file to the csv module."""
-    import csv
-
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    for row in rows:
-        writer.writerow(row)
-    text = out.getvalue()
-    if trailing_comma:
-        text = text.replace("\r\n", ",\r\n")
-        text = text.replace(",".join(HEADER) + ",", ",".join(HEADER), 1)
-    path = tmp_path_factory.mktemp("csv") / "f.csv"
-    path.write_bytes(text.encode())
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_rawfiles, "_ARROW_CSV_BLOCK_BYTES", block_bytes)
-        arrow = _rows(_rawfiles.csv_record_batches(str(path)))
-    module = _rows(_rawfiles._csv_module_record_batches(str(path), None, 8192))
-    assert arrow == module
