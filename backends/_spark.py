@@ -311,6 +311,10 @@ class SparkBackend(Backend):
                 f"cannot start a classic Spark driver ({master}) while this process has "
                 f"a Spark Connect session open: pyspark's functions are Connect ones then"
             )
+        if os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None) is not None:
+            # Inherited from a parent process that had a Connect session open:
+            # pyspark would build a Connect session instead of this driver.
+            log.info("SPARK_CONNECT_MODE_ENABLED was set without a Connect session: removed")
         check_java()
         check_spark_master(master, master_timeout)
         # Executors on this machine must run this interpreter (same pyspark, same ibis).
