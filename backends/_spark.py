@@ -53,9 +53,20 @@ SUPPORTED_JAVA: Final = (17, 21)
 DEFAULT_MASTER: Final = "local[*]"
 DEFAULT_CONNECT_PORT: Final = 15002
 _HADOOP_GLOB_CHARS = re.compile(r"([\\*?\[\]{}])")
-_RAW_RECORDS_DDL: Final = ", ".join(
-    f"{f.name} {'int' if f.type == pa.int32() else 'string'}" for f in RAW_RECORDS_SCHEMA
-)
+_SPARK_DDL_TYPES: Final = {
+    pa.int32(): "int",
+    pa.int64(): "bigint",
+    pa.string(): "string",
+    pa.bool_(): "boolean",
+}
+
+
+def _spark_ddl(schema: pa.Schema) -> str:
+    """A Spark DDL schema string (``name type, ...``) for an Arrow schema."""
+    return ", ".join(f"{f.name} {_SPARK_DDL_TYPES[f.type]}" for f in schema)
+
+
+_RAW_RECORDS_DDL: Final = _spark_ddl(RAW_RECORDS_SCHEMA)
 
 
 def read_defaults(path: Path = DEFAULTS_FILE) -> dict[str, str]:
@@ -639,10 +650,6 @@ class SparkBackend(Backend):
         self.session.stop()
 
 
-_INSPECTION_DDL: Final = (
-    "file_index int, error string, path string, records bigint, empty_lines bigint, "
-    "header_line string, header_copies bigint, plain_lines boolean, empty_last_field boolean"
-)
 _INSPECTION_SCHEMA: Final = pa.schema(
     [
         ("file_index", pa.int32()),
@@ -656,6 +663,7 @@ _INSPECTION_SCHEMA: Final = pa.schema(
         ("empty_last_field", pa.bool_()),
     ]
 )
+_INSPECTION_DDL: Final = _spark_ddl(_INSPECTION_SCHEMA)
 
 
 def _satisfied(key: str, wanted: str, current: str | None) -> bool:
