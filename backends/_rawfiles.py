@@ -234,6 +234,9 @@ def _check_utf8(path: str, block: bytes, lines_before: int) -> None:
         raise
 
 
+_LF_RUNS = re.compile(b"\n\n+")
+
+
 def _line_counts(block: bytes, header_key: bytes | None) -> tuple[int, int, int]:
     """Lines, empty lines and lines equal to ``header_key`` in ``block`` (as
     ``block.splitlines()`` sees them), by counting bytes, never splitting: no
@@ -253,18 +256,19 @@ def _line_counts(block: bytes, header_key: bytes | None) -> tuple[int, int, int]
     ended = block if block.endswith(b"\n") else block + b"\n"
     lines = ended.count(b"\n")
     # An empty line is an LF right after an LF, or one that starts the block
-    # (blocks start at a line's beginning). Two passes of a non-overlapping
-    # replacement mark every such pair of a run, whatever its length.
-    marked = ended.replace(b"\n\n", b"\n\x00\n").replace(b"\n\n", b"\n\x00\n")
-    empty = len(marked) - len(ended) + (1 if ended.startswith(b"\n") else 0)
+    # (blocks start at a line's beginning): a run of n LFs ends n - 1 of them.
+    empty = sum(run.end() - run.start() - 1 for run in _LF_RUNS.finditer(ended))
+    empty += 1 if ended.startswith(b"\n") else 0
     if not header_key:
         return lines, empty, 0
     key_line = b"\n" + header_key + b"\n"
-    framed = b"\n" + ended
-    if key_line + header_key + b"\n" in framed:
+    copies = ended.count(key_line) + (1 if ended.startswith(key_line[1:]) else 0)
+    if copies and (
+        key_line + header_key + b"\n" in ended or ended.startswith(key_line[1:] + key_line[1:])
+    ):
         # Adjacent copies share an LF: give every line LFs of its own.
-        framed = framed.replace(b"\n", b"\n\n")
-    return lines, empty, framed.count(key_line)
+        copies = (b"\n" + ended).replace(b"\n", b"\n\n").count(key_line)
+    return lines, empty, copies
 
 
 def _first_line(block: bytes) -> bytes | None:

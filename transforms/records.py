@@ -235,13 +235,16 @@ def sightings(classified: ir.Table) -> ir.Table:
         & (dated._dt_minute <= 59)
         & (dated._dt_second <= 59)
     )
-    moment_iso = (
-        _fields.iso_date_text(dated._year, dated._dt_month, dated._dt_day)
-        + " "
-        + _fields.clock_text(dated._dt_hour, dated._dt_minute, dated._dt_second)
-    )
+    # A date and the seconds since its midnight: what every engine builds cheaply
+    # (Ibis has no timestamp-from-parts on PySpark; text parsed back is slow).
+    day_start = ibis.date(
+        ibis.ifelse(moment_valid, dated._year, ibis.null("int32")),
+        dated._dt_month,
+        dated._dt_day,
+    ).cast("timestamp")
+    clock = (dated._dt_hour * 3600 + dated._dt_minute * 60 + dated._dt_second).as_interval("s")
     return dated.select(
-        sighted_at=ibis.ifelse(moment_valid, moment_iso, ibis.null("string")).cast("timestamp"),
+        sighted_at=day_start + clock,
         city=dated.city,
         state=dated.state,
         country=dated.country,
