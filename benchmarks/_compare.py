@@ -1,13 +1,44 @@
 """Check that two variants wrote the same seven datasets.
 
-Each dataset is read back with pyarrow (every ``*.parquet`` file under its
-directory). The column names and Arrow types must be equal, and so must the
-rows as multisets: what sorting both sides and comparing them row by row would
-tell, done here as ``EXCEPT ALL`` by DuckDB over the pyarrow datasets, which
-needs no two sorted 10-million-row tables in memory. With equal row counts,
-``expected EXCEPT ALL actual`` being empty proves the multisets equal; on a
-difference both directions are shown. Values compare exactly (floats
-included); nulls equal nulls.
+Each dataset is read back with pyarrow (one Parquet file, or every
+``*.parquet`` file under a directory) and the rows are compared as multisets:
+what sorting both sides and comparing them row by row would tell, done here as
+``EXCEPT ALL`` by DuckDB over the pyarrow datasets, which needs no two sorted
+10-million-row tables in memory. With equal row counts, ``expected EXCEPT ALL
+actual`` being empty proves the multisets equal; on a difference both
+directions are shown. Values compare exactly (floats included); nulls equal
+nulls. The rejects are also counted by reason on both sides. Above 20 million rows
+(the ``scale`` scenario) the multisets compared are those of a 64-bit hash of
+each row, which needs far less memory and spill (see :func:`_hashed`).
+
+How much is compared depends on the two sides (:func:`mode`):
+
+``exact``
+    Two ufo-etl runs, or ufo-etl and a project baseline, on the same input:
+    every column, with the same names and the same Arrow types.
+``expert``
+    One side is an expert script (``../shared/baselines``), which writes the
+    same work under slightly different names and types:
+
+    - ``sightings`` without ``duration_seconds`` (the experts use a simpler
+      duration rule than the contract's);
+    - ``rejects`` as the seven raw fields, ``raw_line`` and ``reason``, without
+      ``source_file`` (the experts keep none); the experts name the raw fields
+      ``raw_date_time`` ... ``raw_posted`` and keep ``raw_line`` for every
+      reject, where the contract keeps it for ``malformed`` only, so
+      ``raw_line`` is compared for ``malformed`` rejects only (null elsewhere
+      on both sides);
+    - every aggregate, every column.
+
+    Types may differ within a family (``int32`` and ``int64``, ``string`` and
+    ``large_string``, timestamp units): both sides are cast to one type of the
+    family (BIGINT, DOUBLE, VARCHAR, TIMESTAMP, DATE) and compared; each such
+    difference is noted, not counted as a difference.
+``cross-format``
+    ufo-etl on the same records in another format (CSV against TSV): every
+    column but ``rejects.source_file`` (the file's path) and
+    ``rejects.raw_line`` (a malformed record's text, which is the format's),
+    types compared exactly.
 """
 
 from __future__ import annotations
@@ -16,11 +47,29 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as pads
+import pyarrow.types as pat
+
+from benchmarks._common import RAW_FIELDS
+
+Mode = Literal["exact", "expert", "cross-format"]
+EXACT_UP_TO = 20_000_000
+"""Datasets up to this many rows are compared by ``EXCEPT ALL``; larger ones by
+a hash per row (:func:`_hashed`)."""
+
+
+@dataclass(frozen=True)
+class Side:
+    """One variant's output: dataset name -> Parquet file or directory."""
+
+    paths: Mapping[str, str]
+    kind: str
+    """ufo-etl, expert or baseline."""
+    raw_format: str = "tsv"
 
 
 @dataclass
@@ -30,99 +79,273 @@ class DatasetCheck:
     name: str
     rows: int = 0
     problems: list[str] = field(default_factory=list)
+    casts: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """Types that differ but were compared after a cast, not counted as a
+    difference: (column, expected type, actual type, the type both were cast to)."""
+    reasons: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """rejects only: reason -> (expected count, actual count)."""
 
     @property
     def equal(self) -> bool:
         return not self.problems
 
 
-def parquet_files(directory: str) -> list[str]:
-    """Every ``*.parquet`` file below ``directory``, sorted."""
+def mode(expected: Side, actual: Side) -> Mode:
+    if "expert" in (expected.kind, actual.kind):
+        return "expert"
+    if expected.raw_format != actual.raw_format:
+        return "cross-format"
+    return "exact"
+
+
+def parquet_files(path: str) -> list[str]:
+    """``path`` itself when it is a file, else every ``*.parquet`` file below it, sorted."""
+    if os.path.isfile(path):
+        return [path]
     found = []
-    for parent, _, names in os.walk(directory):
+    for parent, _, names in os.walk(path):
         found += [os.path.join(parent, n) for n in names if n.endswith(".parquet")]
     return sorted(found)
 
 
-def _read(directory: str) -> pads.Dataset:
-    files = parquet_files(directory)
+def _read(path: str) -> pads.Dataset:
+    files = parquet_files(path)
     if not files:
-        raise FileNotFoundError(f"no Parquet file under {directory}")
+        raise FileNotFoundError(f"no Parquet file at {path}")
     return pads.dataset(files, format="parquet")
-
-
-def _types(schema: pa.Schema) -> dict[str, pa.DataType]:
-    return {f.name: f.type for f in schema}
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def compare_datasets(
-    expected: Mapping[str, str],
-    actual: Mapping[str, str],
+def _family(t: pa.DataType) -> str | None:
+    """The DuckDB type both sides are cast to, for a loose comparison."""
+    if pat.is_integer(t):
+        return "BIGINT"
+    if pat.is_floating(t):
+        return "DOUBLE"
+    if pat.is_string(t) or pat.is_large_string(t) or pat.is_string_view(t):
+        return "VARCHAR"
+    if pat.is_timestamp(t) and t.tz is None:
+        return "TIMESTAMP"
+    if pat.is_date(t):
+        return "DATE"
+    return None
+
+
+def _source_column(name: str, dataset: str, kind: str) -> str:
+    """The column of a ``kind`` side that holds the compared column ``name``."""
+    if kind == "expert" and dataset == "rejects" and name in RAW_FIELDS:
+        return f"raw_{name}"
+    return name
+
+
+def _canonical(column: str, dataset: str, kind: str) -> str:
+    """The compared name of a ``kind`` side's column (the inverse of :func:`_source_column`)."""
+    if kind == "expert" and dataset == "rejects" and column.removeprefix("raw_") in RAW_FIELDS:
+        return column.removeprefix("raw_")
+    return column
+
+
+def _compared_columns(dataset: str, columns: list[str], how: Mode) -> list[str]:
+    """Which of the reference's (canonical) columns ``how`` compares."""
+    dropped: set[str] = set()
+    if how == "expert" and dataset == "sightings":
+        dropped = {"duration_seconds"}
+    elif how == "expert" and dataset == "rejects":
+        dropped = {"source_file"}
+    elif how == "cross-format" and dataset == "rejects":
+        dropped = {"source_file", "raw_line"}
+    return [c for c in columns if c not in dropped]
+
+
+def compare_outputs(
+    expected: Side,
+    actual: Side,
     *,
     memory_limit: str = "3GB",
     threads: int = 2,
     samples: int = 3,
+    spill_dir: str | None = None,
+    exact_up_to: int = EXACT_UP_TO,
 ) -> list[DatasetCheck]:
-    """Compare each dataset of ``expected`` (name -> directory) with ``actual``'s."""
+    """Compare each dataset of ``expected`` with ``actual``'s, as :func:`mode` says."""
+    how = mode(expected, actual)
     checks = []
-    with tempfile.TemporaryDirectory(prefix="ufo-bench-compare-") as spill:
+    if spill_dir:
+        os.makedirs(spill_dir, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ufo-bench-compare-", dir=spill_dir) as spill:
         con = duckdb.connect(
             config={"threads": threads, "memory_limit": memory_limit, "temp_directory": spill}
         )
         try:
-            for name, directory in expected.items():
-                checks.append(_compare_one(con, name, directory, actual.get(name), samples))
+            for name, path in expected.paths.items():
+                checks.append(
+                    _compare_one(con, name, expected, actual, path, how, samples, exact_up_to)
+                )
         finally:
             con.close()
     return checks
 
 
 def _compare_one(
-    con: Any, name: str, expected_dir: str, actual_dir: str | None, samples: int
+    con: Any,
+    name: str,
+    expected: Side,
+    actual: Side,
+    want_path: str,
+    how: Mode,
+    samples: int,
+    exact_up_to: int,
 ) -> DatasetCheck:
     check = DatasetCheck(name)
-    if actual_dir is None:
+    got_path = actual.paths.get(name)
+    if got_path is None:
         check.problems.append("not written")
         return check
     try:
-        want, got = _read(expected_dir), _read(actual_dir)
+        want, got = _read(want_path), _read(got_path)
     except (OSError, pa.ArrowInvalid) as e:
         check.problems.append(f"cannot read: {e}")
         return check
-    want_types, got_types = _types(want.schema), _types(got.schema)
-    if want_types != got_types:
-        check.problems.append(
-            "schema differs: expected "
-            + ", ".join(f"{k} {v}" for k, v in want_types.items())
-            + "; got "
-            + ", ".join(f"{k} {v}" for k, v in got_types.items())
-        )
-        return check
+    want_types = {f.name: f.type for f in want.schema}
+    got_types = {f.name: f.type for f in got.schema}
+    columns = _compared_columns(name, [_canonical(c, name, expected.kind) for c in want_types], how)
+    left, right = [], []
+    if how == "expert":
+        # Expected columns by name; the actual side's names mapped; casts within a family.
+        missing = [c for c in columns if _source_column(c, name, actual.kind) not in got_types] + [
+            c for c in columns if _source_column(c, name, expected.kind) not in want_types
+        ]
+        if missing:
+            check.problems.append(
+                f"columns missing: {', '.join(missing)} (expected "
+                f"{', '.join(want_types)}; got {', '.join(got_types)})"
+            )
+            return check
+        for column in columns:
+            w_col = _source_column(column, name, expected.kind)
+            g_col = _source_column(column, name, actual.kind)
+            w_type, g_type = want_types[w_col], got_types[g_col]
+            family = _family(w_type)
+            if family is None or family != _family(g_type):
+                check.problems.append(f"{column}: type {g_type}, expected {w_type}")
+                continue
+            if w_type != g_type:
+                check.casts.append((column, str(w_type), str(g_type), family))
+            w_expr, g_expr = _quote(w_col), _quote(g_col)
+            if name == "rejects" and column == "raw_line":
+                w_expr = f"CASE WHEN reason = 'malformed' THEN {w_expr} END"
+                g_expr = f"CASE WHEN reason = 'malformed' THEN {g_expr} END"
+            left.append(f"CAST({w_expr} AS {family}) AS {_quote(column)}")
+            right.append(f"CAST({g_expr} AS {family}) AS {_quote(column)}")
+        if check.problems:
+            return check
+    else:
+        want_cmp = {c: want_types[c] for c in columns}
+        got_cmp = {c: got_types[c] for c in columns if c in got_types}
+        extra = sorted(set(got_types) - set(want_types))
+        if want_cmp != got_cmp or extra:
+            check.problems.append(
+                "schema differs: expected "
+                + ", ".join(f"{k} {v}" for k, v in want_types.items())
+                + "; got "
+                + ", ".join(f"{k} {v}" for k, v in got_types.items())
+            )
+            return check
+        left = right = [_quote(c) for c in columns]
     check.rows = want.count_rows()
     got_rows = got.count_rows()
     if got_rows != check.rows:
-        check.problems.append(f"{got_rows} rows, expected {check.rows}")
-    columns = ", ".join(_quote(c) for c in want_types)
+        check.problems.append(f"{got_rows:,} rows, expected {check.rows:,}")
     con.register("expected_rows", want)
     con.register("actual_rows", got)
     try:
-        # With equal row counts, nothing missing means nothing unexpected either.
-        directions = [("missing", "expected_rows", "actual_rows")]
-        if got_rows != check.rows:
-            directions.append(("unexpected", "actual_rows", "expected_rows"))
-        for label, left, right in directions:
-            diff = f"SELECT {columns} FROM {left} EXCEPT ALL SELECT {columns} FROM {right}"
-            count = con.execute(f"SELECT count(*) FROM ({diff})").fetchone()[0]
-            if count:
-                shown = con.execute(f"{diff} LIMIT {samples}").fetchall()
-                check.problems.append(f"{count} {label} row(s), e.g. {shown}")
-                if label == "missing" and len(directions) == 1:
-                    directions.append(("unexpected", "actual_rows", "expected_rows"))
+        if name == "rejects":
+            _reason_counts(con, check)
+        selects = {
+            "expected": f"SELECT {', '.join(left)} FROM expected_rows",
+            "actual": f"SELECT {', '.join(right)} FROM actual_rows",
+        }
+        if max(check.rows, got_rows) <= exact_up_to:
+            _except_all(con, selects, check, got_rows, samples)
+        else:
+            _hashed(con, selects, [_quote(c) for c in columns], check, samples)
     finally:
         con.unregister("expected_rows")
         con.unregister("actual_rows")
     return check
+
+
+def _except_all(
+    con: Any, selects: Mapping[str, str], check: DatasetCheck, got_rows: int, samples: int
+) -> None:
+    """The rows of each side that the other lacks, by ``EXCEPT ALL``."""
+    # With equal row counts, nothing missing means nothing unexpected either.
+    directions = [("missing", "expected", "actual")]
+    if got_rows != check.rows:
+        directions.append(("unexpected", "actual", "expected"))
+    for label, a, b in directions:
+        diff = f"{selects[a]} EXCEPT ALL {selects[b]}"
+        count = con.execute(f"SELECT count(*) FROM ({diff})").fetchone()[0]
+        if count:
+            shown = con.execute(f"{diff} LIMIT {samples}").fetchall()
+            check.problems.append(f"{count:,} {label} row(s), e.g. {shown}")
+            if label == "missing" and len(directions) == 1:
+                directions.append(("unexpected", "actual", "expected"))
+
+
+def _hashed(
+    con: Any, selects: Mapping[str, str], names: list[str], check: DatasetCheck, samples: int
+) -> None:
+    """The same as :func:`_except_all` for large datasets: the multisets of a 64-bit
+    hash of each row's compared values (a count per hash) are compared, which
+    needs a hash table of 16 bytes per row rather than two sorted copies of the
+    rows; rows are shown for the hashes whose counts differ. Two different
+    multisets compare equal only if a missing row and an unexpected one have
+    the same 64-bit hash."""
+    row_hash = f"hash({', '.join(names)})"
+    counts = {
+        side: f"SELECT {row_hash} AS h, count(*) AS n FROM ({select}) GROUP BY ALL"
+        for side, select in selects.items()
+    }
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE differing AS SELECT h, coalesce(e.n, 0) AS expected_n, "
+        f"coalesce(a.n, 0) AS actual_n FROM ({counts['expected']}) e "
+        f"FULL OUTER JOIN ({counts['actual']}) a USING (h) "
+        "WHERE coalesce(e.n, 0) <> coalesce(a.n, 0)"
+    )
+    try:
+        missing, unexpected = con.execute(
+            "SELECT coalesce(sum(greatest(expected_n - actual_n, 0)), 0), "
+            "coalesce(sum(greatest(actual_n - expected_n, 0)), 0) FROM differing"
+        ).fetchone()
+        for label, count, side, more in (
+            ("missing", missing, "expected", "expected_n > actual_n"),
+            ("unexpected", unexpected, "actual", "actual_n > expected_n"),
+        ):
+            if count:
+                shown = con.execute(
+                    f"SELECT * FROM ({selects[side]}) WHERE {row_hash} IN "
+                    f"(SELECT h FROM differing WHERE {more}) LIMIT {samples}"
+                ).fetchall()
+                check.problems.append(f"{int(count):,} {label} row(s), e.g. {shown}")
+    finally:
+        con.execute("DROP TABLE IF EXISTS differing")
+
+
+def _reason_counts(con: Any, check: DatasetCheck) -> None:
+    counts: dict[str, list[int]] = {}
+    for index, table in enumerate(("expected_rows", "actual_rows")):
+        for reason, n in con.execute(
+            f"SELECT reason, count(*) FROM {table} GROUP BY reason"
+        ).fetchall():
+            counts.setdefault(str(reason), [0, 0])[index] = int(n)
+    check.reasons = {reason: (w, g) for reason, (w, g) in sorted(counts.items())}
+    differ = {r: c for r, c in check.reasons.items() if c[0] != c[1]}
+    if differ:
+        check.problems.append(
+            "rejects by reason differ: "
+            + ", ".join(f"{r} {w:,} expected, {g:,} got" for r, (w, g) in differ.items())
+        )

@@ -11,13 +11,12 @@ Prints one JSON object with medians over ``--repeat`` builds, in seconds:
 ``trivial_seven_complete``
     The same build again once every output exists (nothing to run).
 ``pipeline_complete``
-    With ``--data-root``: ``luigi.build`` of the real pipeline's seven dataset
-    tasks (``benchmarks.pipeline.UFODatasets``) whose outputs already exist
-    there for ``--date``: Luigi checks every ``_SUCCESS`` and runs nothing (no
-    engine starts).
+    With ``--data-root``: ``luigi.build`` of ``etl.UFOPipeline`` (every dataset
+    and the report) whose outputs already exist there for ``--date``: Luigi
+    checks every ``_SUCCESS`` and runs nothing (no engine starts).
 
-The harness also times ``python -m luigi --module benchmarks.pipeline
-UFODatasets`` on complete outputs as a whole process (interpreter start and
+The harness (scenario ``pipeline``) also times ``python -m luigi --module etl
+UFOPipeline`` on complete outputs as a whole process (interpreter start and
 imports included).
 """
 
@@ -128,18 +127,17 @@ def measure(
         "trivial_seven_complete": statistics.median(complete),
     }
     if data_root:
-        from benchmarks.pipeline import UFODatasets
-        from etl import etl
+        from etl import UFOPipeline, etl
 
         config = luigi.configuration.get_config()
         config.set("etl", "data_root", data_root)
         if raw_path:
             config.set("etl", "raw_path", raw_path)
         assert etl().data_root == data_root
-        if not UFODatasets(date=date).complete():
+        if not UFOPipeline(date=date).complete():
             raise RuntimeError(f"the pipeline's outputs under {data_root} are not complete")
         result["pipeline_complete"] = statistics.median(
-            _timed(lambda: _build([UFODatasets(date=date)])) for _ in range(repeat)
+            _timed(lambda: _build([UFOPipeline(date=date)])) for _ in range(repeat)
         )
     return result
 

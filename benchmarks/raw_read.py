@@ -78,7 +78,7 @@ def _read_bytes(pid: int | str = "self") -> int:
 
 def _jvm_pid() -> int | None:
     """The Spark driver's JVM: the java child of this process."""
-    import psutil
+    import psutil  # type: ignore[import-untyped,unused-ignore]
 
     for child in psutil.Process().children(recursive=True):
         if child.name() == "java":

@@ -1,29 +1,44 @@
-"""Benchmark ufo-etl against hand-written DuckDB SQL, PySpark and pandas.
+"""Benchmark ufo-etl against the expert hand-written DuckDB SQL, PySpark and pandas.
 
-``python -m benchmarks.run`` (from the repository root) does, for each row count:
+``python -m benchmarks.run`` (from the repository root) runs scenarios
+(``--scenarios``, all by default), each at the same threads and memory limit for
+every variant:
 
-1. generates the raw TSV file with ``etl.generate`` (seed 0), cached in
-   ``--cache`` between runs;
-2. runs every variant as its own subprocess, repetitions interleaved (round 1:
-   every variant, round 2: every variant, ...), measuring wall time, CPU time
-   and the peak memory of the whole process tree:
+``rows``
+    the generator's TSV file at each ``--rows`` (1M and 10M);
+``overlap``
+    a directory holding the ``--overlap-rows`` file twice (half the records are
+    duplicates): ufo-etl gets the directory, the experts both files;
+``csv``
+    the same ``--csv-rows`` records as RFC 4180 CSV, ufo-etl only (the experts
+    read TSV only): its cost per row against its TSV cost per row;
+``pipeline``
+    ``UFOPipeline`` (every dataset and the report) on DuckDB at
+    ``--pipeline-rows``, against the DuckDB expert; the report task's own time;
+    then ``python -m luigi --module etl UFOPipeline`` on the complete outputs
+    (``--complete-runs`` times): the fixed cost of every run;
+``scale``
+    ``--scale-rows`` (100M) on DuckDB, ufo-etl and the expert, one run each,
+    after checking that the disk has room.
 
-   - ``ufo-etl-duckdb``, ``ufo-etl-spark``: ``python -m luigi --module
-     benchmarks.pipeline UFODatasets --local-scheduler``, as a user runs it:
-     the seven dataset tasks of ``UFOPipeline``, without its report and
-     PostgreSQL load (``PG*`` variables are removed too);
-   - ``duckdb-sql``, ``pyspark``, ``pandas``: the hand-written baselines;
+The variants (``--variants``) run as subprocesses of their own, repetitions
+interleaved (round 1: every variant, round 2: every variant, ...), measuring
+wall time, CPU time and the peak memory of the whole process tree:
 
-3. checks after each variant's first run that its seven datasets equal the
-   reference's (ufo-etl on DuckDB) and fails the run on any difference;
-4. measures Luigi's own overhead with no data (``benchmarks.luigi_overhead``);
-5. prints the report and writes it into ``--out`` (``docs/benchmarks.md``),
-   with the raw numbers in ``<cache>/last-run.json``.
+- ``ufo-etl-duckdb``, ``ufo-etl-spark``: ``python -m luigi --module etl
+  UFODatasets --local-scheduler`` (every dataset, no report, no load);
+- ``expert-duckdb-sql``, ``expert-pyspark``, ``expert-pandas``: the scripts of
+  ``--baselines`` (``<repo>/../shared/baselines``), run in place; skipped, with
+  the reason printed and in the report, when that folder is absent. Every
+  ratio is against them;
+- ``duckdb-sql``, ``pyspark``, ``pandas``: the project's own baselines
+  (``benchmarks/baseline_*.py``), not in the default list.
 
-Every variant gets the same ``--threads`` and ``--memory-limit``: DuckDB's
-``threads``/``memory_limit`` (spilling to the run's directory), Spark's
-``local[threads]`` and ``spark.driver.memory``; pandas runs on one thread and
-cannot be limited (Arrow's pools get ``--threads``).
+After each variant's first run its datasets are compared with the scenario's
+reference (the first variant, ufo-etl on DuckDB): see ``benchmarks/_compare.py``
+for what is compared with an expert. The report is printed and written into
+``--out`` (``docs/benchmarks.md``), the raw numbers into ``<cache>/last-run.json``.
+A failed run or a different output makes the exit status 1.
 """
 
 from __future__ import annotations
@@ -31,256 +46,187 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import os
 import shlex
 import shutil
-import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from benchmarks import _report
-from benchmarks._common import DATASETS, memory_bytes
-from benchmarks._compare import compare_datasets
+from benchmarks import _inputs, _report
+from benchmarks._common import memory_bytes
+from benchmarks._compare import Side, compare_outputs, mode
+from benchmarks._inputs import Input
 from benchmarks._measure import Measurement, log_tail, run_measured
-from benchmarks._report import Result
+from benchmarks._report import Result, Scenario
+from benchmarks._variants import (
+    DEFAULT_BASELINES,
+    DEFAULT_VARIANTS,
+    PIPELINE,
+    ROOT,
+    VARIANTS,
+    Settings,
+    Variant,
+    command,
+    dataset_paths,
+    environment,
+    missing_expert,
+    working_directory,
+)
 
-ROOT: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_JAVA_HOME: Final = "/usr/lib/jvm/java-17-openjdk-amd64"
+SCENARIOS: Final = ("rows", "overlap", "csv", "pipeline", "scale")
 
 
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    module: str | None = None
-    """The baseline's module; None for ufo-etl, which runs through Luigi."""
-    baseline: str | None = None
-    """The variant this one's time is divided by in the report."""
-    spark: bool = False
+@dataclass
+class Entry:
+    """A variant on an input, in a scenario."""
 
-    @property
-    def ufo_etl(self) -> bool:
-        return self.module is None
+    variant: Variant
+    input: Input
+    result: Result
 
 
-VARIANTS: Final = {
-    v.name: v
-    for v in (
-        Variant("ufo-etl-duckdb", baseline="duckdb-sql"),
-        Variant("ufo-etl-spark", baseline="pyspark", spark=True),
-        Variant("duckdb-sql", module="benchmarks.baseline_duckdb_sql"),
-        Variant("pyspark", module="benchmarks.baseline_pyspark", spark=True),
-        Variant("pandas", module="benchmarks.baseline_pandas"),
-    )
-}
-REFERENCE: Final = "ufo-etl-duckdb"
-
-
-@dataclass(frozen=True)
-class Settings:
-    threads: int
-    memory_limit: str
-    date: dt.date
-    java_home: str | None
-    timeout_s: float
-    interval_s: float
-
-    @property
-    def spark_memory(self) -> str:
-        """The memory limit as the JVM reads it (MiB)."""
-        return f"{memory_bytes(self.memory_limit) >> 20}m"
-
-
-def command(variant: Variant, raw: str, out: str, settings: Settings) -> list[str]:
-    """The command line that runs ``variant`` on ``raw``, writing under ``out``."""
-    python = sys.executable
-    if variant.module:
-        return [
-            python,
-            "-m",
-            variant.module,
-            "--raw",
-            raw,
-            "--out",
-            out,
-            "--threads",
-            str(settings.threads),
-            "--memory-limit",
-            settings.memory_limit,
-        ]
-    luigi = [
-        python,
-        "-m",
-        "luigi",
-        "--module",
-        "benchmarks.pipeline",
-        "UFODatasets",
-        "--local-scheduler",
-        "--date",
-        settings.date.isoformat(),
-        "--etl-raw-path",
-        raw,
-        "--etl-data-root",
-        out,
-    ]
-    if variant.spark:
-        conf = {"spark.driver.memory": settings.spark_memory, "spark.ui.enabled": "false"}
-        return [
-            *luigi,
-            "--etl-backend",
-            "spark",
-            "--spark-master",
-            f"local[{settings.threads}]",
-            "--spark-conf",
-            json.dumps(conf),
-        ]
-    return [
-        *luigi,
-        "--etl-backend",
-        "duckdb",
-        "--duckdb-threads",
-        str(settings.threads),
-        "--duckdb-memory-limit",
-        settings.memory_limit,
-        "--duckdb-temp-directory",
-        os.path.join(out, ".duckdb-spill"),
-    ]
-
-
-def dataset_dirs(variant: Variant, out: str, date: dt.date) -> dict[str, str]:
-    """Where ``variant`` wrote each dataset."""
-    if variant.ufo_etl:
-        return {d: os.path.join(out, "ufo", "etl", d, f"date={date.isoformat()}") for d in DATASETS}
-    return {d: os.path.join(out, d) for d in DATASETS}
-
-
-def environment(settings: Settings) -> dict[str, str]:
-    """The variants' environment: no PostgreSQL, the same thread caps, Java for Spark."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    threads = str(settings.threads)
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = threads
-    if settings.java_home:
-        env["JAVA_HOME"] = settings.java_home
-    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    env.setdefault("PYSPARK_PYTHON", sys.executable)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def ensure_raw(cache: str, rows: int, seed: int) -> str:
-    """The generated raw file for ``rows`` and ``seed``, made once and reused
-    while the generator's source is unchanged."""
-    from etl import generate as generator
-
-    with open(generator.__file__, "rb") as source:
-        version = hashlib.sha256(source.read()).hexdigest()[:16]
-    raw_dir = os.path.join(cache, "raw")
-    os.makedirs(raw_dir, exist_ok=True)
-    path = os.path.join(raw_dir, f"ufo-{rows}-seed{seed}.tsv")
-    meta_path = path + ".json"
-    want = {"rows": rows, "seed": seed, "generator": version}
-    if os.path.exists(path) and os.path.exists(meta_path):
-        with open(meta_path, encoding="utf-8") as f:
-            meta = json.load(f)
-        if {k: meta.get(k) for k in want} == want and meta.get("bytes") == os.path.getsize(path):
-            return path
-    started = time.perf_counter()
-    partial = path + ".partial"
-    generator.generate(rows, partial, seed=seed)
-    os.replace(partial, path)
-    with open(meta_path, "w", encoding="utf-8") as f:
-        json.dump({**want, "bytes": os.path.getsize(path)}, f)
-    print(f"generated {path} in {time.perf_counter() - started:.1f} s", flush=True)
-    return path
-
-
-def repeats(rows: int, args: argparse.Namespace) -> int:
-    return int(args.repeat_large if rows >= args.large_from else args.repeat_small)
-
-
-def _print_run(result: Result, run: Measurement, index: int, total: int) -> None:
+def _print_run(entry: Entry, run: Measurement, index: int, total: int, key: str) -> None:
     status = "ok" if run.ok else ("TIMED OUT" if run.timed_out else f"EXIT {run.returncode}")
     print(
-        f"{result.rows:>12,} rows  {result.variant:<15} run {index}/{total}: "
+        f"{key:<18} {entry.result.label:<24} run {index}/{total}: "
         f"{run.wall_s:7.1f} s  CPU {run.cpu_s:7.1f} s  peak {run.peak_rss_bytes / 1e6:8,.0f} MB"
         f"  load {run.load_before:4.1f}  {status}",
         flush=True,
     )
 
 
-def measure_size(
-    rows: int,
-    raw: str,
-    variants: Sequence[Variant],
+def task_seconds(out: str, date: dt.date) -> dict[str, float]:
+    """The seconds of each Luigi task of a ufo-etl run, from its run metrics."""
+    import pyarrow.dataset as pads
+
+    runs = os.path.join(out, "ufo", "etl", "_runs", f"date={date.isoformat()}")
+    if not os.path.isdir(runs):
+        return {}
+    table = pads.dataset(runs, format="parquet").to_table(columns=["task", "seconds"])
+    seconds: dict[str, float] = {}
+    for task, value in zip(table.column("task").to_pylist(), table.column("seconds").to_pylist()):
+        seconds[task] = seconds.get(task, 0.0) + float(value or 0.0)
+    return seconds
+
+
+def measure_scenario(
+    scenario: Scenario,
+    entries: Sequence[Entry],
+    repeat: int,
     args: argparse.Namespace,
     settings: Settings,
     env: dict[str, str],
-) -> tuple[list[Result], str | None]:
-    """Every variant's runs at one size; returns the results and the reference's
-    output directory (a complete ufo-etl data root when the reference is ufo-etl)."""
-    reference = variants[0]
-    results = {v.name: Result(v.name, rows) for v in variants}
+) -> str | None:
+    """Every entry's runs; returns the reference's (the first entry's) output
+    directory of its first run, kept for the caller, or None."""
+    reference = entries[0]
     reference_out: str | None = None
-    total = repeats(rows, args)
-    runs_dir = os.path.join(args.cache, "runs", str(rows))
-    for index in range(1, total + 1):
-        for variant in variants:
-            result = results[variant.name]
-            out = os.path.join(runs_dir, variant.name, f"run-{index}")
+    runs_dir = os.path.join(args.cache, "runs", scenario.key)
+    for index in range(1, repeat + 1):
+        for entry in entries:
+            variant, result = entry.variant, entry.result
+            out = os.path.join(runs_dir, result.slug, f"run-{index}")
             shutil.rmtree(out, ignore_errors=True)
             os.makedirs(out)
-            log = os.path.join(args.cache, "logs", f"{rows}-{variant.name}-{index}.log")
+            log = os.path.join(args.cache, "logs", f"{scenario.key}-{result.slug}-{index}.log")
+            cmd = command(
+                variant,
+                entry.input.raw_path,
+                entry.input.files,
+                entry.input.raw_format,
+                out,
+                settings,
+            )
+            if index == 1:
+                result.command = shlex.join(cmd)
             run = run_measured(
-                command(variant, raw, out, settings),
-                cwd=ROOT,
+                cmd,
+                cwd=working_directory(variant, out),
                 env=env,
                 log_path=log,
                 timeout_s=settings.timeout_s,
                 interval_s=settings.interval_s,
             )
             result.runs.append(run)
-            _print_run(result, run, index, total)
+            _print_run(entry, run, index, repeat, scenario.key)
             if not run.ok:
                 print(f"--- last lines of {log}:\n{log_tail(log)}\n---", file=sys.stderr)
-            keep = index == 1 and variant is reference
-            if index == 1 and variant is not reference and run.ok:
+            elif variant.kind == "ufo-etl":
+                result.task_seconds.append(task_seconds(out, settings.date))
+            is_reference = entry is reference
+            if index == 1 and not is_reference and run.ok:
                 if reference_out is None:
-                    result.problems.append("reference run failed: not compared")
+                    result.compared_with = reference.result.label
+                    result.problems.append("the reference run failed: not compared")
                 else:
-                    check(result, variant, out, reference, reference_out, settings)
-            if keep and run.ok:
+                    check(result, entry, out, reference, reference_out, args, settings)
+            if index == 1 and is_reference and run.ok:
                 reference_out = out
             elif not args.keep_outputs:
                 shutil.rmtree(out, ignore_errors=True)
-    return list(results.values()), reference_out
+    return reference_out
 
 
 def check(
     result: Result,
-    variant: Variant,
+    entry: Entry,
     out: str,
-    reference: Variant,
+    reference: Entry,
     reference_out: str,
+    args: argparse.Namespace,
     settings: Settings,
 ) -> None:
     started = time.perf_counter()
-    checks = compare_datasets(
-        dataset_dirs(reference, reference_out, settings.date),
-        dataset_dirs(variant, out, settings.date),
-        threads=settings.threads,
+    expected = Side(
+        dataset_paths(reference.variant, reference_out, settings.date),
+        reference.variant.kind,
+        reference.input.raw_format,
     )
+    actual = Side(
+        dataset_paths(entry.variant, out, settings.date), entry.variant.kind, entry.input.raw_format
+    )
+    how = mode(expected, actual)
+    checks = compare_outputs(
+        expected,
+        actual,
+        threads=settings.threads,
+        spill_dir=os.path.join(args.cache, "compare-spill"),
+    )
+    result.compared_with = reference.result.label
     result.equal = all(c.equal for c in checks)
     for c in checks:
         result.problems += [f"{c.name}: {p}" for p in c.problems]
-    verdict = "same seven datasets" if result.equal else "DIFFERENT OUTPUT"
+    casts: dict[tuple[str, str, str], list[str]] = {}
+    for c in checks:
+        for column, want, got, family in c.casts:
+            casts.setdefault((want, got, family), []).append(f"{c.name}.{column}")
+    reasons = next((c.reasons for c in checks if c.name == "rejects" and c.reasons), {})
+    summary = f"compared with {reference.result.label} ({how} check"
+    if how == "expert":
+        summary += ": sightings without duration_seconds, rejects without source_file"
+    elif how == "cross-format":
+        summary += ": rejects without source_file and raw_line"
+    summary += ")"
+    if reasons:
+        summary += "; rejects by reason " + ", ".join(
+            f"{r} {w:,}" if w == g else f"{r} {w:,} vs {g:,}" for r, (w, g) in reasons.items()
+        )
+    if casts:
+        summary += "; types that differ, compared after a cast: " + "; ".join(
+            f"{want} vs {got} as {family} ({', '.join(columns)})"
+            for (want, got, family), columns in casts.items()
+        )
+    result.notes.append(summary)
+    verdict = "same datasets" if result.equal else "DIFFERENT OUTPUT"
     print(
-        f"{'':>12}       {variant.name:<15} vs {reference.name}: {verdict} "
-        f"({', '.join(f'{c.name} {c.rows:,}' for c in checks)}; "
+        f"{'':>18} {result.label:<24} vs {reference.result.label}: {verdict} ({how}; "
+        f"{', '.join(f'{c.name} {c.rows:,}' for c in checks)}; "
         f"checked in {time.perf_counter() - started:.1f} s)",
         flush=True,
     )
@@ -288,65 +234,95 @@ def check(
         print(f"    {problem[:2000]}", file=sys.stderr, flush=True)
 
 
-def luigi_overhead(
-    data_root: str | None,
-    raw_path: str,
+def fixed_costs(
+    scenario: Scenario,
+    entry: Entry,
+    data_root: str,
     args: argparse.Namespace,
     settings: Settings,
     env: dict[str, str],
-) -> dict[str, float]:
-    """Luigi with no data: in process (trivial tasks, the complete pipeline) and
-    the whole CLI process on complete outputs."""
-    import subprocess
-
-    cmd = [sys.executable, "-m", "benchmarks.luigi_overhead", "--repeat", "5"]
-    cmd += ["--date", settings.date.isoformat()]
-    if data_root:
-        cmd += ["--data-root", data_root, "--raw-path", raw_path]
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+) -> None:
+    """``python -m luigi --module etl UFOPipeline`` on the complete outputs under
+    ``data_root``, ``--complete-runs`` times; and Luigi's in-process overhead."""
+    cmd = command(
+        entry.variant,
+        entry.input.raw_path,
+        entry.input.files,
+        entry.input.raw_format,
+        data_root,
+        settings,
+    )
+    walls = []
+    for index in range(1, args.complete_runs + 1):
+        log = os.path.join(args.cache, "logs", f"{scenario.key}-complete-{index}.log")
+        run = run_measured(cmd, cwd=ROOT, env=env, log_path=log, timeout_s=600)
+        print(
+            f"{scenario.key:<18} {'UFOPipeline, complete':<24} run {index}/{args.complete_runs}: "
+            f"{run.wall_s:7.2f} s  {'ok' if run.ok else 'EXIT ' + str(run.returncode)}",
+            flush=True,
+        )
+        if run.ok:
+            walls.append(run.wall_s)
+        else:
+            scenario.failures.append(f"a run on complete outputs failed (see {log})")
+    scenario.extras["complete_runs_s"] = walls
+    overhead = [
+        sys.executable,
+        "-m",
+        "benchmarks.luigi_overhead",
+        "--repeat",
+        "5",
+        "--date",
+        settings.date.isoformat(),
+        "--data-root",
+        data_root,
+        "--raw-path",
+        entry.input.raw_path,
+    ]
+    done = subprocess.run(overhead, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"measuring Luigi's overhead failed:\n{done.stderr[-3000:]}")
-    overhead: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    if data_root:
-        cli = [
-            sys.executable,
-            "-m",
-            "luigi",
-            "--module",
-            "benchmarks.pipeline",
-            "UFODatasets",
-            "--local-scheduler",
-            "--date",
-            settings.date.isoformat(),
-            "--etl-data-root",
-            data_root,
-            "--etl-raw-path",
-            raw_path,
-        ]
-        walls = []
-        for index in range(3):
-            log = os.path.join(args.cache, "logs", f"luigi-complete-{index + 1}.log")
-            run = run_measured(cli, cwd=ROOT, env=env, log_path=log, timeout_s=600)
-            if run.ok:
-                walls.append(run.wall_s)
-        if walls:
-            overhead = {"cli_pipeline_complete": statistics.median(walls), **overhead}
-    return overhead
+        scenario.failures.append(f"Luigi's in-process overhead failed: {done.stderr[-500:]}")
+        return
+    scenario.extras["luigi_overhead"] = json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run",
-        description="Benchmark ufo-etl against hand-written DuckDB SQL, PySpark and pandas.",
+        description="Benchmark ufo-etl against the expert hand-written DuckDB SQL, PySpark "
+        "and pandas of ../shared/baselines.",
+    )
+    parser.add_argument(
+        "--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS), metavar="NAME"
     )
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--overlap-rows", type=int, default=1_000_000)
+    parser.add_argument("--csv-rows", type=int, default=1_000_000)
+    parser.add_argument("--pipeline-rows", type=int, default=1_000_000)
+    parser.add_argument("--scale-rows", type=int, default=100_000_000)
     parser.add_argument("--repeat-small", type=int, default=3, help="runs below --large-from")
     parser.add_argument("--repeat-large", type=int, default=2, help="runs from --large-from on")
     parser.add_argument("--large-from", type=int, default=5_000_000, metavar="ROWS")
+    parser.add_argument("--repeat-scale", type=int, default=1, help="runs in scenario scale")
+    parser.add_argument(
+        "--complete-runs", type=int, default=5, help="runs of UFOPipeline on complete outputs"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-limit", default="2GB", help="e.g. 2GB (10^9 bytes) or 2GiB")
     parser.add_argument(
-        "--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="NAME"
+        "--variants",
+        nargs="+",
+        choices=list(VARIANTS),
+        default=list(DEFAULT_VARIANTS),
+        metavar="NAME",
+    )
+    parser.add_argument("--baselines", default=DEFAULT_BASELINES, help="the expert scripts' folder")
+    parser.add_argument(
+        "--expert-duckdb-memory-limit",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the DuckDB expert under --memory-limit (through benchmarks/_duckdb_limits.py; "
+        "--no-expert-duckdb-memory-limit runs it as written, with DuckDB's default limit)",
     )
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks.md"))
     parser.add_argument("--cache", default=os.path.join(ROOT, "benchmarks", ".cache"))
@@ -362,14 +338,175 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         or (DEFAULT_JAVA_HOME if os.path.isdir(DEFAULT_JAVA_HOME) else None),
     )
     parser.add_argument("--keep-outputs", action="store_true", help="keep every run's datasets")
-    parser.add_argument("--skip-luigi-overhead", action="store_true")
     args = parser.parse_args(argv)
     args.cache = os.path.abspath(args.cache)
+    args.baselines = os.path.abspath(args.baselines)
     args.variants = list(dict.fromkeys(args.variants))
-    if any(n < 1 for n in args.rows) or args.repeat_small < 1 or args.repeat_large < 1:
+    args.scenarios = [s for s in SCENARIOS if s in args.scenarios]
+    sizes = [*args.rows, args.overlap_rows, args.csv_rows, args.pipeline_rows, args.scale_rows]
+    counts = [args.repeat_small, args.repeat_large, args.repeat_scale, args.complete_runs]
+    if any(n < 1 for n in sizes) or any(n < 1 for n in counts):
         parser.error("row counts and repetitions must be at least 1")
     memory_bytes(args.memory_limit)  # fails early on a bad size
     return args
+
+
+def repeats(rows: int, args: argparse.Namespace) -> int:
+    return int(args.repeat_large if rows >= args.large_from else args.repeat_small)
+
+
+def _ordered(names: Sequence[str]) -> list[Variant]:
+    """The variants in the order of ``VARIANTS`` (ufo-etl on DuckDB, the reference, first)."""
+    return [v for name, v in VARIANTS.items() if name in names]
+
+
+def plan(
+    name: str,
+    rows: int,
+    args: argparse.Namespace,
+    settings: Settings,
+    done: Sequence[Scenario],
+) -> tuple[Scenario, list[tuple[Variant, str]], int]:
+    """The scenario, the (variant, format) pairs it runs, and how often."""
+    selected = _ordered(args.variants)
+    descriptions = {
+        "rows": "The generator's TSV file (`etl.generate`, seed "
+        f"{args.seed}), read by every variant.",
+        "overlap": "A directory holding the generated file twice, as two overlapping "
+        "scrapes: ufo-etl reads the directory (`--etl-raw-path DIR`), the experts get "
+        "both files; half the records are duplicates.",
+        "csv": "The same records as RFC 4180 CSV (`csv.writer`: CRLF, quoted where "
+        "needed), read by ufo-etl with `--etl-raw-format csv`; the experts read TSV only.",
+        "pipeline": "`python -m luigi --module etl UFOPipeline` on DuckDB (every dataset and "
+        "the HTML report; no PostgreSQL load: `PG*` is unset) against the DuckDB expert, "
+        "which writes no report.",
+        "scale": f"The generator's file on DuckDB, memory limit {settings.memory_limit}, "
+        "one run each (DuckDB must spill, not fail).",
+    }
+    scenario = Scenario(name, rows, descriptions[name])
+    pairs: list[tuple[Variant, str]] = []
+    repeat = repeats(rows, args)
+    if name == "rows":
+        pairs = [(v, "tsv") for v in selected]
+    elif name == "overlap":
+        for v in selected:
+            if v.takes_several_files:
+                pairs.append((v, "tsv"))
+            else:
+                scenario.skipped.append(f"{v.name}: the project's baselines read one file")
+    elif name == "csv":
+        ufo = [v for v in selected if v.kind == "ufo-etl"]
+        pairs = [(v, "csv") for v in ufo]
+        measured_tsv = any(s.name == "rows" and s.rows == rows for s in done)
+        if not measured_tsv:
+            pairs += [(v, "tsv") for v in ufo]
+    elif name == "pipeline":
+        if VARIANTS["ufo-etl-duckdb"] in selected:
+            pairs = [(PIPELINE, "tsv")]
+            pairs += [(v, "tsv") for v in selected if v.name == "expert-duckdb-sql"]
+        else:
+            scenario.skipped.append("the whole scenario: ufo-etl-duckdb is not in --variants")
+    elif name == "scale":
+        repeat = args.repeat_scale
+        pairs = [(v, "tsv") for v in selected if v.name in ("ufo-etl-duckdb", "expert-duckdb-sql")]
+        if not pairs:
+            scenario.skipped.append(
+                "the whole scenario: neither ufo-etl-duckdb nor expert-duckdb-sql is in --variants"
+            )
+    runnable = []
+    for variant, raw_format in pairs:
+        why = missing_expert(variant, settings)
+        if why:
+            scenario.skipped.append(f"{variant.name}: {why}")
+        else:
+            runnable.append((variant, raw_format))
+    if name == "scale" and runnable:
+        needed = _inputs.disk_needed(args.cache, rows, args.seed)
+        free = _inputs.disk_free(args.cache)
+        if free < needed:
+            scenario.skipped.append(
+                f"the whole scenario: {free / 1e9:,.1f} GB free under {args.cache}, "
+                f"about {needed / 1e9:,.1f} GB needed (the raw file, the outputs, DuckDB's "
+                "spill and the output check's)"
+            )
+            runnable = []
+    return scenario, runnable, repeat
+
+
+def make_input(name: str, raw_format: str, rows: int, args: argparse.Namespace) -> Input:
+    if name == "overlap":
+        return _inputs.overlap_input(args.cache, rows, args.seed)
+    if raw_format == "csv":
+        return _inputs.csv_input(args.cache, rows, args.seed)
+    return _inputs.tsv_input(args.cache, rows, args.seed)
+
+
+def run_scenario(
+    name: str,
+    rows: int,
+    args: argparse.Namespace,
+    settings: Settings,
+    env: dict[str, str],
+    done: Sequence[Scenario],
+) -> Scenario:
+    scenario, pairs, repeat = plan(name, rows, args, settings, done)
+    print(f"\n== scenario {scenario.key}: {repeat} run(s) each", flush=True)
+    for line in scenario.skipped:
+        print(f"   skipped: {line}", flush=True)
+    if not pairs:
+        return scenario
+    entries = []
+    for variant, raw_format in pairs:
+        data = make_input(name, raw_format, rows, args)
+        result = Result(variant.name, data.records, raw_format)
+        entries.append(Entry(variant, data, result))
+        scenario.results.append(result)
+    if name == "scale":
+        scenario.extras["memory_limit"] = settings.memory_limit
+    reference_out = measure_scenario(scenario, entries, repeat, args, settings, env)
+    if reference_out and name == "pipeline":
+        fixed_costs(scenario, entries[0], reference_out, args, settings, env)
+    if reference_out and not args.keep_outputs:
+        shutil.rmtree(reference_out, ignore_errors=True)
+    return scenario
+
+
+def settings_notes(args: argparse.Namespace, settings: Settings) -> list[str]:
+    notes = []
+    experts = [v for v in args.variants if VARIANTS[v].kind == "expert"]
+    if experts:
+        if os.path.isdir(args.baselines):
+            notes.append(f"Experts: the scripts of `{args.baselines}`, run in place.")
+        else:
+            notes.append(
+                f"Experts **not run**: `{args.baselines}` is absent (--baselines); no ratio "
+                "against them."
+            )
+    if "expert-duckdb-sql" in experts:
+        if settings.limit_expert_duckdb:
+            notes.append(
+                "expert-duckdb-sql: `duckdb_sql.py` takes `--threads` but no memory limit; it "
+                "runs unchanged through `benchmarks/_duckdb_limits.py`, which sets DuckDB's "
+                f"`memory_limit` ({settings.memory_limit}) and `temp_directory` on its "
+                "connection."
+            )
+        else:
+            notes.append(
+                "expert-duckdb-sql: run as written, **without the memory limit** (DuckDB's "
+                "default, 80% of RAM; `--no-expert-duckdb-memory-limit`)."
+            )
+    if "expert-pyspark" in experts:
+        notes.append(
+            f"expert-pyspark: `--master local[{settings.threads}] --driver-memory "
+            f"{settings.spark_memory}`; its other Spark settings are its own "
+            "(16 shuffle partitions, `-XX:-DontCompileHugeMethods`)."
+        )
+    if "expert-pandas" in experts or "pandas" in args.variants:
+        notes.append(
+            "pandas takes no memory limit and runs on one thread (Arrow's pool capped by "
+            f"`OMP_NUM_THREADS={settings.threads}`)."
+        )
+    return notes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -383,31 +520,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         java_home=args.java_home,
         timeout_s=args.timeout,
         interval_s=args.sample_interval,
+        baselines=args.baselines,
+        limit_expert_duckdb=args.expert_duckdb_memory_limit,
     )
-    selected = [VARIANTS[name] for name in args.variants]
-    # The reference runs first in each round; every other variant is compared with it.
-    selected.sort(key=lambda v: v.name != REFERENCE)
     env = environment(settings)
-    notes = []
-    if selected[0].name != REFERENCE:
-        notes.append(
-            f"Reference for the output check: {selected[0].name} (ufo-etl-duckdb not run)."
+    if not os.path.isdir(args.baselines):
+        print(
+            f"expert variants skipped: {args.baselines} is absent (--baselines)",
+            file=sys.stderr,
+            flush=True,
         )
-
-    results: list[Result] = []
-    overhead: dict[str, float] = {}
-    for position, rows in enumerate(sorted(set(args.rows))):
-        raw = ensure_raw(args.cache, rows, args.seed)
-        size_results, reference_out = measure_size(rows, raw, selected, args, settings, env)
-        results += size_results
-        if position == 0 and not args.skip_luigi_overhead:
-            complete_root = reference_out if selected[0].ufo_etl else None
-            overhead = luigi_overhead(complete_root, str(raw), args, settings, env)
-        if reference_out and not args.keep_outputs:
-            shutil.rmtree(reference_out, ignore_errors=True)
+    scenarios: list[Scenario] = []
+    sizes = {
+        "rows": sorted(set(args.rows)),
+        "overlap": [args.overlap_rows],
+        "csv": [args.csv_rows],
+        "pipeline": [args.pipeline_rows],
+        "scale": [args.scale_rows],
+    }
+    for name in args.scenarios:
+        for rows in sizes[name]:
+            scenarios.append(run_scenario(name, rows, args, settings, env, scenarios))
 
     facts = _report.machine_facts(settings.java_home)
-    baselines = {v.name: v.baseline for v in selected if v.baseline}
+    yardsticks = {v.name: v.yardstick for v in [*VARIANTS.values(), PIPELINE] if v.yardstick}
     block = _report.render(
         command="python -m benchmarks.run "
         + shlex.join(argv if argv is not None else sys.argv[1:]),
@@ -416,14 +552,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings={
             "threads": settings.threads,
             "memory limit": f"{settings.memory_limit} (Spark driver {settings.spark_memory})",
-            "raw file": f"etl.generate seed {args.seed}",
+            "raw files": f"etl.generate seed {args.seed}",
         },
-        results=results,
-        baselines=baselines,
-        memory_target_bytes=2_000_000_000,
-        overhead=overhead,
+        scenarios=scenarios,
+        yardsticks=yardsticks,
+        selected=args.variants,
         load=(load_start, os.getloadavg()[0]),
-        notes=notes,
+        notes=settings_notes(args, settings),
     )
     print()
     print(block)
@@ -434,22 +569,39 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "started": started.isoformat(),
                 "argv": list(argv if argv is not None else sys.argv[1:]),
                 "facts": facts,
-                "luigi_overhead": overhead,
-                "results": [
+                "baselines": args.baselines,
+                "scenarios": [
                     {
-                        "variant": r.variant,
-                        "rows": r.rows,
-                        "equal": r.equal,
-                        "problems": r.problems,
-                        "runs": [dataclasses.asdict(m) for m in r.runs],
+                        "name": s.name,
+                        "rows": s.rows,
+                        "skipped": s.skipped,
+                        "failures": s.failures,
+                        "extras": s.extras,
+                        "results": [
+                            {
+                                "variant": r.variant,
+                                "raw_format": r.raw_format,
+                                "rows": r.rows,
+                                "equal": r.equal,
+                                "compared_with": r.compared_with,
+                                "command": r.command,
+                                "problems": r.problems,
+                                "notes": r.notes,
+                                "task_seconds": r.task_seconds,
+                                "runs": [dataclasses.asdict(m) for m in r.runs],
+                            }
+                            for r in s.results
+                        ],
                     }
-                    for r in results
+                    for s in scenarios
                 ],
             },
             f,
             indent=1,
         )
-    failed = [f"{r.variant} at {r.rows:,} rows" for r in results if r.failed]
+    failed = [f"{r.label} in {s.key}" for s in scenarios for r in s.results if r.failed] + [
+        f"{s.key}: {p}" for s in scenarios for p in s.failures
+    ]
     if failed:
         print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
         return 1
