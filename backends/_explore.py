@@ -72,6 +72,10 @@ def compile_sql(expr: ir.Table, backend_name: str) -> str:
         raise BackendUnavailableError(
             f"cannot load Ibis's {backend_name} backend ({e}); install ufo-etl[{backend_name}]"
         ) from e
+    if backend_name == "spark":
+        from backends import _spark_rules
+
+        _spark_rules.install()
     return str(compiler_backend.compile(expr, pretty=True))
 
 

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from backends import _rawfiles
+from backends import _rawfiles, _spark_rules
 from backends._base import Backend
 from backends._rawfiles import RAW_RECORDS_SCHEMA, RawFile
 from backends._s3 import S3Settings
@@ -53,6 +53,8 @@ SUPPORTED_JAVA: Final = (17, 21)
 DEFAULT_MASTER: Final = "local[*]"
 DEFAULT_CONNECT_PORT: Final = 15002
 _HADOOP_GLOB_CHARS = re.compile(r"([\\*?\[\]{}])")
+
+_spark_rules.install()
 _SPARK_DDL_TYPES: Final = {
     pa.int32(): "int",
     pa.int64(): "bigint",
@@ -502,28 +504,35 @@ class SparkBackend(Backend):
         return self._view(frame)
 
     def materialize(self, table: ir.Table) -> ir.Table:
-        """As :meth:`Backend.materialize`. Over Spark Connect, an eager local
+        """As :meth:`Backend.materialize`, computed now rather than at its first
+        use: Spark then knows the table's real size, and a small one is
+        broadcast to the tasks that join with it (planned before, its size is
+        estimated from the raw files, and both sides of the join get shuffled).
+
+        Classic mode caches and counts. Over Spark Connect, an eager local
         checkpoint: Ibis's ``cache()`` asserts that the frame then reports itself
         cached, which a Connect server need not (Spark's does not for a frame of
         SQL), and Sail's persist is a no-op, which would leave every later query
         with the whole plan to optimize again. A server that refuses checkpoints
         (Sail without ``SAIL_EXECUTION__CHECKPOINT__PATH``) gets a cache, which it
         may ignore."""
-        if self.remote is None:
-            return super().materialize(table)
-        from pyspark.errors import PySparkException
-
         self.con._run_pre_execute_hooks(table)
         frame = self.session.sql(self.con.compile(table))
-        try:
-            frame = frame.localCheckpoint(eager=True)
-        except PySparkException as e:
-            log.warning(
-                "the Spark Connect server %s cannot checkpoint (%s); caching instead",
-                self.remote,
-                str(e).splitlines()[0],
-            )
+        if self.remote is None:
             frame = frame.cache()
+            frame.count()
+        else:
+            from pyspark.errors import PySparkException
+
+            try:
+                frame = frame.localCheckpoint(eager=True)
+            except PySparkException as e:
+                log.warning(
+                    "the Spark Connect server %s cannot checkpoint (%s); caching instead",
+                    self.remote,
+                    str(e).splitlines()[0],
+                )
+                frame = frame.cache()
         cached = self._view(frame)
         declared = table.schema()
         return cached if cached.schema() == declared else cached.cast(declared)

@@ -14,7 +14,14 @@ from transforms.aggregates import (
     top10_states,
     top_n,
 )
-from transforms.records import classify, reason_counts, rejects, repeated_records, sightings
+from transforms.records import (
+    classify,
+    reason_counts,
+    rejects,
+    repeated_hashes,
+    repeated_records,
+    sightings,
+)
 from transforms.schema import (
     HEADER,
     RAW_FIELDS,
@@ -39,6 +46,7 @@ __all__ = [
     "classify",
     "reason_counts",
     "rejects",
+    "repeated_hashes",
     "repeated_records",
     "sightings",
     "top10_shapes",

@@ -55,7 +55,32 @@ def _with_header_and_hash(raw_records: ir.Table) -> ir.Table:
     ).view()
 
 
-def repeated_records(raw_records: ir.Table) -> ir.Table:
+def repeated_hashes(raw_records: ir.Table) -> ir.Table:
+    """The hashes shared by more than one well-formed, non-header record.
+
+    Parameters
+    ----------
+    raw_records
+        As for :func:`classify`.
+
+    Returns
+    -------
+    ir.Table
+        ``record_hash`` (int64, the hash :func:`repeated_records` gives the
+        seven fields). Grain: one row per repeated hash; few rows where records
+        repeat little.
+    """
+    staged = _with_header_and_hash(raw_records)
+    candidates = staged.filter((staged.field_count == 7) & ~staged.is_header)
+    return (
+        candidates.group_by("record_hash")
+        .aggregate(copies=candidates.count())
+        .filter(lambda t: t.copies > 1)
+        .select("record_hash")
+    )
+
+
+def repeated_records(raw_records: ir.Table, hashes: ir.Table | None = None) -> ir.Table:
     """The records that may be duplicates, each numbered among its exact copies.
 
     A record may be a duplicate when the hash of its fields is that of more
@@ -66,6 +91,10 @@ def repeated_records(raw_records: ir.Table) -> ir.Table:
     ----------
     raw_records
         As for :func:`classify`.
+    hashes
+        :func:`repeated_hashes` of ``raw_records``, computed by the caller (an
+        engine that knows how small it is then sends it to every task, rather
+        than shuffling the records to meet it); None computes it here.
 
     Returns
     -------
@@ -76,13 +105,9 @@ def repeated_records(raw_records: ir.Table) -> ir.Table:
         records repeat little, so that a caller can compute it once for both
         outputs of :func:`classify`.
     """
+    if hashes is None:
+        hashes = repeated_hashes(raw_records)
     staged = _with_header_and_hash(raw_records)
-    candidates = staged.filter((staged.field_count == 7) & ~staged.is_header)
-    hashes = (
-        candidates.group_by("record_hash")
-        .aggregate(copies=candidates.count())
-        .filter(lambda t: t.copies > 1)
-    )
     # A membership test, not a semi join: the engine then builds its hash table
     # from the few repeated hashes, never from the records.
     suspects = staged.filter(staged.record_hash.isin(hashes.record_hash))
@@ -235,16 +260,17 @@ def sightings(classified: ir.Table) -> ir.Table:
         & (dated._dt_minute <= 59)
         & (dated._dt_second <= 59)
     )
-    # A date and the seconds since its midnight: what every engine builds cheaply
-    # (Ibis has no timestamp-from-parts on PySpark; text parsed back is slow).
-    day_start = ibis.date(
-        ibis.ifelse(moment_valid, dated._year, ibis.null("int32")),
-        dated._dt_month,
-        dated._dt_day,
-    ).cast("timestamp")
-    clock = (dated._dt_hour * 3600 + dated._dt_minute * 60 + dated._dt_second).as_interval("s")
+    # A null year for an impossible moment: engines that check their arguments
+    # (Spark in ANSI mode) never see one.
     return dated.select(
-        sighted_at=day_start + clock,
+        sighted_at=ibis.timestamp(
+            ibis.ifelse(moment_valid, dated._year, ibis.null("int32")),
+            dated._dt_month,
+            dated._dt_day,
+            dated._dt_hour,
+            dated._dt_minute,
+            dated._dt_second,
+        ),
         city=dated.city,
         state=dated.state,
         country=dated.country,
