@@ -113,7 +113,9 @@ def run_one(engine: str, raw_format: str, path: str, master: str) -> dict[str, A
         tracemalloc.start()
         start = time.perf_counter()
         raw = backend.read_raw(path, raw_format)
-        counts = backend.to_rows(transforms.reason_counts(transforms.classify(raw.records)))
+        counts = backend.to_rows(
+            transforms.reason_counts(transforms.record_reasons(transforms.classify(raw.records)))
+        )
         wall = time.perf_counter() - start
         python_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()

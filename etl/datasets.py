@@ -34,7 +34,8 @@ from transforms.schema import RAW_FIELDS, RAW_RECORD_COLUMNS
 
 RAW_RECORDS: Final = "raw_records"
 """The input of the datasets read from the raw files: the raw records, classified
-by :func:`transforms.classify` (once, for every dataset of the reading task)."""
+by :func:`transforms.classify` (their distinct records computed once, for every
+dataset of the reading task)."""
 
 READ_TASK: Final = "ReadUFOs"
 """The task that reads the raw files and writes every dataset whose input is

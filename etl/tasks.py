@@ -190,12 +190,10 @@ class ReadUFOs(UFOTask):
         raw = backend.read_raw(raw_files, self.raw_format)
         self.stats.rows_read = raw.expected_records
         self.progress(10, f"cleaning {raw.expected_records} records of {len(raw.files)} file(s)")
-        # Small (the repeated hashes, then the records that may be duplicates),
-        # read by both outputs: once each, the hashes first, so that the engine
-        # knows how small they are when it plans the rest.
-        hashes = backend.materialize(transforms.repeated_hashes(raw.records))
-        repeated = backend.materialize(transforms.repeated_records(raw.records, hashes))
-        classified = transforms.classify(raw.records, repeated)
+        # The distinct records, computed once: sightings are cleaned from them,
+        # and rejects look up the few that are headers or repeat.
+        distinct = backend.materialize(transforms.distinct_records(raw.records))
+        classified = transforms.classify(raw.records, distinct)
         outputs = self.output()
 
         def check(staged: dict[str, WriteResult]) -> None:

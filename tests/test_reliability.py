@@ -626,7 +626,7 @@ def classify_all(backend: Backend, raw_path: str, raw_format: str) -> Classified
     """Read and classify as ReadUFOs does, then check that every raw record has
     one known outcome, file by file; two engine jobs."""
     raw = backend.read_raw(raw_path, raw_format)
-    classified = backend.materialize(transforms.classify(raw.records))
+    classified = backend.materialize(transforms.record_reasons(transforms.classify(raw.records)))
     by_reason = {
         row["reason"]: row["records"]
         for row in backend.to_rows(transforms.reason_counts(classified))

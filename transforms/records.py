@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
@@ -16,6 +17,7 @@ from transforms.schema import (
     HEADER_ROW,
     MALFORMED,
     RAW_FIELDS,
+    RAW_RECORD_COLUMNS,
     REJECT_COLUMNS,
 )
 
@@ -35,28 +37,26 @@ def _header_field_pattern(name: str) -> str:
     return f"^{ASCII_SPACE}*{letters}{ASCII_SPACE}*\\z"
 
 
-def _with_header_and_hash(raw_records: ir.Table) -> ir.Table:
-    """``raw_records`` plus ``is_header`` (the record is a header row) and
-    ``record_hash`` (of its seven fields)."""
-    fields = [raw_records[name] for name in RAW_FIELDS]
-    well_formed = raw_records.field_count == 7
+def _is_header(records: ir.Table) -> ir.BooleanValue:
+    """Whether a well-formed record's seven fields are the header names, trimmed
+    and case-insensitive."""
+    fields = [records[name] for name in RAW_FIELDS]
     exact_header = functools.reduce(
         operator.and_,
         [field.re_search(_header_field_pattern(name)) for field, name in zip(fields, HEADER)],
     )
     # A header's first field holds " / " ("Date / Time"): the exact test runs only
     # on the records that pass this cheap one.
-    maybe_header = well_formed & raw_records.date_time.contains(" / ")
-    return raw_records.mutate(
-        is_header=ibis.ifelse(maybe_header, exact_header, False),
-        # Equal records have equal fields, so equal hashes of the fields joined by
-        # TAB. (Unequal records may share a hash: classify compares them exactly.)
-        record_hash=ibis.literal("\t").join([f.fill_null("") for f in fields]).hash(),
-    ).view()
+    return ibis.ifelse(records.date_time.contains(" / "), exact_header, False)
 
 
-def repeated_hashes(raw_records: ir.Table) -> ir.Table:
-    """The hashes shared by more than one well-formed, non-header record.
+def distinct_records(raw_records: ir.Table) -> ir.Table:
+    """The distinct well-formed records, each with its number of copies.
+
+    Every rule but ``malformed`` depends on a record's seven fields alone, so
+    each distinct record is classified, and cleaned, once (:func:`sightings`
+    cleans one row per distinct record; repeated records are rare, or the same
+    reports scraped twice).
 
     Parameters
     ----------
@@ -66,70 +66,56 @@ def repeated_hashes(raw_records: ir.Table) -> ir.Table:
     Returns
     -------
     ir.Table
-        ``record_hash`` (int64, the hash :func:`repeated_records` gives the
-        seven fields). Grain: one row per repeated hash; few rows where records
-        repeat little.
+        The seven raw fields, ``copies`` (int64, the raw records with exactly
+        these fields, at least 1) and ``is_header`` (boolean: the fields are the
+        header names, trimmed and case-insensitive). Grain: one row per distinct
+        seven fields of the records with ``field_count`` 7.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> from transforms import distinct_records
+    >>> fields = dict(date_time="1/2/03", city="x", state="CA", shape="", duration="",
+    ...               summary="", posted="")
+    >>> raw = ibis.memtable([
+    ...     dict(source_file="a.tsv", field_count=7, raw_line=None, **fields),
+    ...     dict(source_file="b.tsv", field_count=7, raw_line=None, **fields),
+    ... ])
+    >>> distinct_records(raw).select("city", "copies", "is_header").to_pyarrow().to_pylist()
+    [{'city': 'x', 'copies': 2, 'is_header': False}]
     """
-    staged = _with_header_and_hash(raw_records)
-    candidates = staged.filter((staged.field_count == 7) & ~staged.is_header)
-    return (
-        candidates.group_by("record_hash")
-        .aggregate(copies=candidates.count())
-        .filter(lambda t: t.copies > 1)
-        .select("record_hash")
-    )
+    well_formed = raw_records.filter(raw_records.field_count == len(RAW_FIELDS))
+    counted = well_formed.group_by(list(RAW_FIELDS)).aggregate(copies=well_formed.count())
+    return counted.mutate(is_header=_is_header(counted))
 
 
-def repeated_records(raw_records: ir.Table, hashes: ir.Table | None = None) -> ir.Table:
-    """The records that may be duplicates, each numbered among its exact copies.
+@dataclass(frozen=True)
+class Classified:
+    """Raw records and their :func:`distinct_records`: what :func:`sightings`,
+    :func:`rejects` and :func:`record_reasons` are made from.
 
-    A record may be a duplicate when the hash of its fields is that of more
-    than one well-formed, non-header record; the copies of one record are
-    numbered in the order of their source files.
-
-    Parameters
+    Attributes
     ----------
-    raw_records
-        As for :func:`classify`.
-    hashes
-        :func:`repeated_hashes` of ``raw_records``, computed by the caller (an
-        engine that knows how small it is then sends it to every task, rather
-        than shuffling the records to meet it); None computes it here.
-
-    Returns
-    -------
-    ir.Table
-        The columns of ``raw_records`` plus ``is_header`` (boolean),
-        ``record_hash`` (int64) and ``copy_number`` (int64, 0 for the first copy).
-        Grain: one row per raw record whose hash repeats; few rows where
-        records repeat little, so that a caller can compute it once for both
-        outputs of :func:`classify`.
+    records
+        The raw records (see :func:`classify`).
+    distinct
+        :func:`distinct_records` of ``records``, or that table as an engine
+        computed it (:meth:`Backend.materialize`): every output reads it.
     """
-    if hashes is None:
-        hashes = repeated_hashes(raw_records)
-    staged = _with_header_and_hash(raw_records)
-    # A membership test, not a semi join: the engine then builds its hash table
-    # from the few repeated hashes, never from the records.
-    suspects = staged.filter(staged.record_hash.isin(hashes.record_hash))
-    return suspects.mutate(
-        copy_number=ibis.row_number().over(
-            group_by=[
-                (suspects.field_count == 7) & ~suspects.is_header,
-                *[suspects[name] for name in RAW_FIELDS],
-            ],
-            order_by=suspects.source_file,
-        )
-    )
+
+    records: ir.Table
+    distinct: ir.Table
 
 
-def classify(raw_records: ir.Table, repeated: ir.Table | None = None) -> ir.Table:
-    """Give every raw record the reason it is rejected, or null when it is a sighting.
+def classify(raw_records: ir.Table, distinct: ir.Table | None = None) -> Classified:
+    """Prepare the raw records for the rules that reject them.
 
     The first rule that applies wins: ``malformed`` (not exactly 7 fields),
     ``header_row`` (the fields equal the header names, trimmed and
     case-insensitive), ``duplicate`` (the 7 untrimmed fields equal those of an
     earlier record: in a file that sorts earlier, or earlier in the same file;
-    the first copy stays a sighting).
+    the first copy stays a sighting). :func:`record_reasons` gives every record
+    its reason; :func:`sightings` and :func:`rejects` split them.
 
     Parameters
     ----------
@@ -137,46 +123,90 @@ def classify(raw_records: ir.Table, repeated: ir.Table | None = None) -> ir.Tabl
         Input columns: ``source_file``, ``field_count``, the seven raw fields
         (``date_time`` ... ``posted``, strings, null when missing) and
         ``raw_line``. Grain: one row per raw data record.
-    repeated
-        :func:`repeated_records` of ``raw_records``, computed once by the caller
-        when the result is used more than once; None computes it here.
-
-    Returns
-    -------
-    ir.Table
-        The input columns plus ``reason`` (string, null for a sighting).
-        Grain: one row per raw data record, none added or lost.
+    distinct
+        :func:`distinct_records` of ``raw_records``, computed once by the caller
+        (every output reads it); None: computed where it is used.
 
     Examples
     --------
     >>> import ibis
-    >>> from transforms import classify
+    >>> from transforms import classify, record_reasons
     >>> fields = dict(date_time="1/2/03", city="x", state="CA", shape="", duration="",
     ...               summary="", posted="")
     >>> raw = ibis.memtable([
     ...     dict(source_file="a.tsv", field_count=7, raw_line=None, **fields),
     ...     dict(source_file="a.tsv", field_count=7, raw_line=None, **fields),
     ... ])
-    >>> sorted(classify(raw).reason.to_pyarrow().to_pylist(), key=str)
+    >>> sorted(record_reasons(classify(raw)).reason.to_pyarrow().to_pylist(), key=str)
     [None, 'duplicate']
     """
-    if repeated is None:
-        repeated = repeated_records(raw_records)
-    staged = _with_header_and_hash(raw_records)
-    others = staged.filter(~staged.record_hash.isin(repeated.record_hash)).mutate(
-        copy_number=ibis.literal(0, "int64")
+    if distinct is None:
+        distinct = distinct_records(raw_records)
+    return Classified(raw_records, distinct)
+
+
+def _flagged(classified: Classified, *, suspects_only: bool) -> ir.Table:
+    """The raw records with ``is_header``, looked up among the few distinct
+    records that are headers or repeat: null for a record that is neither.
+
+    ``suspects_only`` keeps only the records that may be rejected: malformed
+    ones, and those whose ``date_time`` is that of a header or repeated record
+    (one short column tested first, so that the lookup of all seven fields
+    runs on few records).
+    """
+    records, distinct = classified.records, classified.distinct
+    suspects = distinct.filter(distinct.is_header | (distinct.copies > 1))
+    if suspects_only:
+        records = records.filter(
+            (records.field_count != len(RAW_FIELDS)) | records.date_time.isin(suspects.date_time)
+        )
+    lookup = suspects.select(
+        *[suspects[name].name(f"_{name}") for name in RAW_FIELDS], _is_header=suspects.is_header
     )
-    numbered = ibis.union(repeated, others)
+    joined = records.left_join(
+        lookup, [records[name].identical_to(lookup[f"_{name}"]) for name in RAW_FIELDS]
+    )
+    return joined.select(*RAW_RECORD_COLUMNS, is_header=joined._is_header)
+
+
+def _with_reason(flagged: ir.Table) -> ir.Table:
+    """``flagged`` (records that are malformed, headers or repeated) with
+    ``reason``: the copies of a repeated record are numbered in the order of
+    their source files, the first one is none."""
+    copy_number = ibis.row_number().over(
+        group_by=[flagged.field_count, flagged.is_header, *[flagged[n] for n in RAW_FIELDS]],
+        order_by=flagged.source_file,
+    )
     reason = ibis.cases(
-        (numbered.field_count != 7, MALFORMED),
-        (numbered.is_header, HEADER_ROW),
-        (numbered.copy_number > 0, DUPLICATE),
+        (flagged.field_count != len(RAW_FIELDS), MALFORMED),
+        (flagged.is_header, HEADER_ROW),
+        (copy_number > 0, DUPLICATE),
         else_=ibis.null("string"),
     )
-    return numbered.mutate(reason=reason).drop("is_header", "record_hash", "copy_number")
+    return flagged.mutate(reason=reason).drop("is_header")
 
 
-def sightings(classified: ir.Table) -> ir.Table:
+def record_reasons(classified: Classified) -> ir.Table:
+    """Every raw record with the reason it is rejected, or null for a sighting.
+
+    Parameters
+    ----------
+    classified
+        The output of :func:`classify`.
+
+    Returns
+    -------
+    ir.Table
+        The raw-records columns plus ``reason`` (string, null for a sighting).
+        Grain: one row per raw data record, none added or lost.
+    """
+    flagged = _flagged(classified, suspects_only=False)
+    suspect = (flagged.field_count != len(RAW_FIELDS)) | flagged.is_header.notnull()
+    plain = flagged.filter(~suspect).drop("is_header").mutate(reason=ibis.null("string"))
+    return ibis.union(_with_reason(flagged.filter(suspect)), plain)
+
+
+def sightings(classified: Classified) -> ir.Table:
     """The typed, cleaned sightings.
 
     Parameters
@@ -189,9 +219,12 @@ def sightings(classified: ir.Table) -> ir.Table:
     ir.Table
         ``sighted_at`` timestamp, ``city``, ``state``, ``country``, ``shape``
         strings, ``duration_seconds`` float64, ``summary`` string, ``posted``
-        date. Grain: one row per raw record that is not rejected.
+        date. Grain: one row per raw record that is not rejected, that is one
+        per distinct well-formed record that is not a header (of the copies of
+        a record, only the first is not rejected).
     """
-    kept = classified.filter(classified.reason.isnull())
+    distinct = classified.distinct
+    kept = distinct.filter(~distinct.is_header)
     # Stage 1: text. `.view()` keeps each stage a subquery of its own, so later
     # stages refer to these columns instead of repeating their expressions.
     text = kept.select(
@@ -281,7 +314,7 @@ def sightings(classified: ir.Table) -> ir.Table:
     )
 
 
-def rejects(classified: ir.Table) -> ir.Table:
+def rejects(classified: Classified) -> ir.Table:
     """The rejected raw records, untouched, with the reason.
 
     Parameters
@@ -296,12 +329,16 @@ def rejects(classified: ir.Table) -> ir.Table:
         ``malformed`` record, else null) and ``reason``. Grain: one row per
         rejected raw record.
     """
-    rejected = classified.filter(classified.reason.notnull())
+    flagged = _flagged(classified, suspects_only=True)
+    suspect = (flagged.field_count != len(RAW_FIELDS)) | flagged.is_header.notnull()
+    reasoned = _with_reason(flagged.filter(suspect))
+    rejected = reasoned.filter(reasoned.reason.notnull())
     return rejected.select(*REJECT_COLUMNS).mutate(
         raw_line=ibis.ifelse(rejected.reason == MALFORMED, rejected.raw_line, ibis.null("string"))
     )
 
 
-def reason_counts(classified: ir.Table) -> ir.Table:
-    """Records per outcome: ``reason`` (null for sightings) and ``records`` (int64)."""
-    return classified.group_by("reason").aggregate(records=classified.count())
+def reason_counts(table: ir.Table) -> ir.Table:
+    """Rows per ``reason`` of ``table`` (:func:`record_reasons` or the ``rejects``
+    dataset): ``reason`` (null for sightings) and ``records`` (int64)."""
+    return table.group_by("reason").aggregate(records=table.count())
