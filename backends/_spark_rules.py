@@ -8,6 +8,11 @@ the explore CLI's ``sql`` command).
   an interval parsed from text, several seconds per million rows on Spark.
   With ANSI mode on, ``make_timestamp`` fails on a date that does not exist:
   transforms pass a null year for those (a null argument gives null).
+- String literals holding BEL, VT or FF: sqlglot writes them as ``'\\a'``,
+  ``'\\v'`` and ``'\\f'``, which Spark's parser reads as the letters ``a``,
+  ``v`` and ``f`` (it knows ``\\b \\n \\r \\t``, not those three). They are
+  written as Spark's Unicode escapes (``'\\u000B'``) instead, so that a
+  transform can test for them as for any other character.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 _INSTALLED = "_ufo_etl_rules"
+_SPARK_UNKNOWN_ESCAPES = "\a\v\f"
+"""Characters sqlglot escapes in a way Spark's SQL parser does not read back."""
 
 
 def install() -> None:
@@ -39,4 +46,10 @@ def install() -> None:
         return self.f.make_timestamp(year, month, day, hours, minutes, seconds)
 
     PySparkCompiler.visit_TimestampFromYMDHMS = visit_TimestampFromYMDHMS  # type: ignore[attr-defined]
+
+    dialect = PySparkCompiler.dialect
+    dialect.ESCAPED_SEQUENCES = {  # type: ignore[misc]
+        **dialect.ESCAPED_SEQUENCES,
+        **{char: f"\\u{ord(char):04X}" for char in _SPARK_UNKNOWN_ESCAPES},
+    }
     setattr(PySparkCompiler, _INSTALLED, True)

@@ -271,6 +271,10 @@ POSTED_CASES: list[Case] = [
 CITY_CASES: list[Case] = [
     ("city-trim", {"city": "  Phoenix  "}, {"city": "Phoenix"}),
     ("city-trim-ascii-ws", {"city": "\t\x0bSan Jose\x0c\r\n"}, {"city": "San Jose"}),
+    # Whitespace at the end only: VT and FF are found by the end test alone.
+    ("city-trim-trailing-vt", {"city": "Reno\x0b"}, {"city": "Reno"}),
+    ("city-trim-trailing-ff", {"city": "Reno\x0c"}, {"city": "Reno"}),
+    ("city-ends-in-v-and-f", {"city": "Kyiv Graf"}, {"city": "Kyiv Graf"}),
     ("city-internal-spaces", {"city": "Salt  Lake   City"}, {"city": "Salt  Lake   City"}),
     ("city-blank", {"city": ""}, {}),
     ("city-whitespace-only", {"city": " \t "}, {}),
@@ -330,6 +334,7 @@ SHAPE_CASES: list[Case] = [
     ("sh-eclair", {"shape": "ÉCLAIR"}, {"shape": "Éclair"}),
     ("sh-kelvin-sign", {"shape": "\u212aITE"}, {"shape": "\u212aite"}),
     ("sh-trim-vt-ff", {"shape": "\x0bDisk\x0c"}, {"shape": "disk"}),
+    ("sh-trim-trailing-vt-ff", {"shape": "Disk\x0c\x0b"}, {"shape": "disk"}),
     ("sh-internal-spaces", {"shape": "Changing  Shape"}, {"shape": "changing  shape"}),
 ]
 

@@ -28,15 +28,12 @@ def trim(value: ir.StringValue) -> ir.StringValue:
 
     The regular expression runs only on the values that start or end with
     whitespace: most do not, and a look at the first character's code and at
-    the last characters is far cheaper than a regex replace on every engine.
-    The end is tested with ``endswith``, which compares bytes (``right(1)``
-    counts the characters of the whole value on DuckDB), for the four
-    characters every engine reads as escapes in a SQL literal; VT and FF,
-    which Spark reads as the letters ``v`` and ``f`` when Ibis writes them
-    as ``'\\v'`` and ``'\\f'``, by their codes.
+    the last byte is far cheaper than a regex replace on every engine. The end
+    is tested with ``endswith``, which compares bytes (``right(1)`` counts the
+    characters of the whole value on DuckDB).
     """
-    padded = _is_ascii_space(value.ascii_str()) | value.right(1).ascii_str().between(11, 12)
-    for space in " \t\n\r":
+    padded = _is_ascii_space(value.ascii_str())
+    for space in " \t\n\r\x0b\x0c":
         padded |= value.endswith(space)
     return ibis.ifelse(padded, value.re_replace(_TRIM_PATTERN, ""), value)
 
