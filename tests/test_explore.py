@@ -200,7 +200,7 @@ def test_shell_evaluates_raw_and_runs_the_printed_sql(run: Run, backend_name: st
     lines = shell.stdout.splitlines()
     raw_records = run.dataset("sightings").num_rows + run.dataset("rejects").num_rows
     assert lines[0] == str(raw_records)
-    assert lines[1] == f"DATE {RUN_DATE} Table ['HEADER', 'RAW_FIELDS']"
+    assert lines[1] == f"DATE {RUN_DATE} Table ['Classified', 'HEADER']"
     checked = {}
     for line in lines:
         if line.startswith("SQL "):
