@@ -169,6 +169,12 @@ def _flagged(classified: Classified, *, suspects_only: bool) -> ir.Table:
     return joined.select(*RAW_RECORD_COLUMNS, is_header=joined._is_header)
 
 
+def _is_suspect(flagged: ir.Table) -> ir.BooleanValue:
+    """Whether a record of :func:`_flagged` may be rejected: it is malformed, or
+    its fields are those of a header or of a repeated record."""
+    return (flagged.field_count != len(RAW_FIELDS)) | flagged.is_header.notnull()
+
+
 def _with_reason(flagged: ir.Table) -> ir.Table:
     """``flagged`` (records that are malformed, headers or repeated) with
     ``reason``: the copies of a repeated record are numbered in the order of
@@ -201,7 +207,7 @@ def record_reasons(classified: Classified) -> ir.Table:
         Grain: one row per raw data record, none added or lost.
     """
     flagged = _flagged(classified, suspects_only=False)
-    suspect = (flagged.field_count != len(RAW_FIELDS)) | flagged.is_header.notnull()
+    suspect = _is_suspect(flagged)
     plain = flagged.filter(~suspect).drop("is_header").mutate(reason=ibis.null("string"))
     return ibis.union(_with_reason(flagged.filter(suspect)), plain)
 
@@ -330,8 +336,7 @@ def rejects(classified: Classified) -> ir.Table:
         rejected raw record.
     """
     flagged = _flagged(classified, suspects_only=True)
-    suspect = (flagged.field_count != len(RAW_FIELDS)) | flagged.is_header.notnull()
-    reasoned = _with_reason(flagged.filter(suspect))
+    reasoned = _with_reason(flagged.filter(_is_suspect(flagged)))
     rejected = reasoned.filter(reasoned.reason.notnull())
     return rejected.select(*REJECT_COLUMNS).mutate(
         raw_line=ibis.ifelse(rejected.reason == MALFORMED, rejected.raw_line, ibis.null("string"))
