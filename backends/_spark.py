@@ -511,10 +511,9 @@ class SparkBackend(Backend):
 
         Classic mode persists on the executors' local disks and counts. The
         table may be as large as the raw records (the distinct records are): a
-        cache in memory, which Spark unrolls there before it spills, ran the
-        heap out at 10M records with a 2 GB driver on ``local[2]`` (so did the
-        serialized memory-and-disk level); on disk, that run took 318 s where the
-        plan before the distinct records took 398 s. Over Spark Connect, an eager
+        cache in memory, which Spark unrolls there before it spills, can run a
+        small driver's heap out (``docs/benchmarks.md`` has the measurements).
+        Over Spark Connect, an eager
         local checkpoint: Ibis's ``cache()`` asserts that the frame then reports
         itself cached, which a Connect server need not (Spark's does not for a
         frame of SQL), and Sail's persist is a no-op, which would leave every
