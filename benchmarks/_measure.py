@@ -90,6 +90,17 @@ class TreeSampler(threading.Thread):
         self.join()
 
 
+def wait_for_load(max_load: float, timeout_s: float, poll_s: float = 1.0) -> float:
+    """Wait until the one-minute load average is below ``max_load``, at most
+    ``timeout_s`` seconds; the load then."""
+    deadline = time.monotonic() + timeout_s
+    load = os.getloadavg()[0]
+    while load >= max_load and time.monotonic() < deadline:
+        time.sleep(poll_s)
+        load = os.getloadavg()[0]
+    return load
+
+
 def run_measured(
     command: Sequence[str],
     *,
@@ -98,13 +109,20 @@ def run_measured(
     log_path: str,
     timeout_s: float,
     interval_s: float = 0.05,
+    max_load: float | None = None,
+    load_wait_s: float = 180.0,
 ) -> Measurement:
     """Run ``command`` to its end, its output going to ``log_path``, and measure it.
 
     The command runs in a session of its own; on timeout that whole process
-    group (this command and what it started) is killed.
+    group (this command and what it started) is killed. With ``max_load``, it
+    starts once the one-minute load average is below that (the previous run's
+    own load decays in seconds), or after ``load_wait_s``, whichever comes
+    first: the load it started at is in the measurement either way.
     """
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+    if max_load is not None:
+        wait_for_load(max_load, load_wait_s)
     load_before = os.getloadavg()[0]
     with open(log_path, "wb") as log:
         started = time.perf_counter()

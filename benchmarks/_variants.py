@@ -116,6 +116,8 @@ class Settings:
     """The folder of the expert scripts."""
     limit_expert_duckdb: bool = True
     """Give the DuckDB expert the memory limit (through ``_duckdb_limits.py``)."""
+    max_load: float | None = None
+    """Start each run once the one-minute load average is below this (None: at once)."""
 
     @property
     def spark_memory(self) -> str:

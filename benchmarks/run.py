@@ -155,6 +155,7 @@ def measure_scenario(
                 log_path=log,
                 timeout_s=settings.timeout_s,
                 interval_s=settings.interval_s,
+                max_load=settings.max_load,
             )
             result.runs.append(run)
             _print_run(entry, run, index, repeat, scenario.key)
@@ -277,7 +278,9 @@ def fixed_costs(
     walls = []
     for index in range(1, args.complete_runs + 1):
         log = os.path.join(args.cache, "logs", f"{scenario.key}-complete-{index}.log")
-        run = run_measured(cmd, cwd=ROOT, env=env, log_path=log, timeout_s=600)
+        run = run_measured(
+            cmd, cwd=ROOT, env=env, log_path=log, timeout_s=600, max_load=settings.max_load
+        )
         print(
             f"{scenario.key:<18} {'UFOPipeline, complete':<24} run {index}/{args.complete_runs}: "
             f"{run.wall_s:7.2f} s  {'ok' if run.ok else 'EXIT ' + str(run.returncode)}",
@@ -354,6 +357,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds, per run")
     parser.add_argument("--sample-interval", type=float, default=0.05, help="seconds")
+    parser.add_argument(
+        "--max-load",
+        type=float,
+        default=None,
+        metavar="LOAD",
+        help="start each run once the one-minute load average is below LOAD (waiting at most "
+        "180 s; the previous run's own load decays in seconds); default: start at once",
+    )
     parser.add_argument(
         "--java-home",
         default=os.environ.get("JAVA_HOME")
@@ -544,6 +555,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         interval_s=args.sample_interval,
         baselines=args.baselines,
         limit_expert_duckdb=args.expert_duckdb_memory_limit,
+        max_load=args.max_load,
     )
     env = environment(settings)
     if not os.path.isdir(args.baselines):

@@ -668,3 +668,20 @@ def test_memory_sizes() -> None:
     assert memory_bytes("2g") == 2 * 2**30
     with pytest.raises(ValueError, match="not a memory size"):
         memory_bytes("lots")
+
+
+def test_wait_for_load_waits_for_a_quiet_machine_at_most_its_timeout() -> None:
+    import os
+    import time
+
+    from benchmarks._measure import wait_for_load
+
+    # Already below: no wait.
+    started = time.monotonic()
+    assert wait_for_load(1e6, timeout_s=30) < 1e6
+    assert time.monotonic() - started < 1
+    # Never below (a load is never negative): waits out the timeout, no longer.
+    started = time.monotonic()
+    load = wait_for_load(-1.0, timeout_s=0.5, poll_s=0.1)
+    assert 0.5 <= time.monotonic() - started < 5
+    assert load >= 0 and abs(load - os.getloadavg()[0]) < 5
