@@ -45,38 +45,47 @@ class Measurement:
 
 
 class TreeSampler(threading.Thread):
-    """Samples the summed RSS of a process and its descendants until stopped."""
+    """Samples the summed RSS of a process and its descendants until stopped,
+    and of the trees of ``also`` (a server the process is a client of: only the
+    CPU time it spends while sampled is counted)."""
 
-    def __init__(self, pid: int, interval: float) -> None:
+    def __init__(self, pid: int, interval: float, also: Sequence[int] = ()) -> None:
         super().__init__(name=f"rss-sampler-{pid}", daemon=True)
         self.pid = pid
+        self.also = tuple(also)
         self.interval = interval
         self.peak = 0
         self.samples = 0
         self._cpu: dict[tuple[int, float], float] = {}
+        self._cpu_before: dict[tuple[int, float], float] = {}
         self._stop_event = threading.Event()
 
     @property
     def cpu_s(self) -> float:
-        """The summed own CPU time of every process seen, at its last sample."""
-        return sum(self._cpu.values())
+        """The summed own CPU time of every process seen, at its last sample
+        (less what a process of ``also`` had spent at its first)."""
+        return sum(v - self._cpu_before.get(k, 0.0) for k, v in self._cpu.items())
 
     def sample(self) -> int:
-        """The summed RSS of the tree now, in bytes (0 once it is gone)."""
-        try:
-            root = psutil.Process(self.pid)
-            tree = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return 0
+        """The summed RSS of the trees now, in bytes (0 once they are gone)."""
         total = 0
-        for process in tree:
+        for root_pid in (self.pid, *self.also):
             try:
-                with process.oneshot():
-                    total += process.memory_info().rss
-                    times = process.cpu_times()
-                    self._cpu[(process.pid, process.create_time())] = times.user + times.system
+                root = psutil.Process(root_pid)
+                tree = [root, *root.children(recursive=True)]
             except psutil.Error:
-                pass  # exited between the listing and the reading
+                continue
+            for process in tree:
+                try:
+                    with process.oneshot():
+                        total += process.memory_info().rss
+                        times = process.cpu_times()
+                        key = (process.pid, process.create_time())
+                        if root_pid != self.pid and key not in self._cpu:
+                            self._cpu_before[key] = times.user + times.system
+                        self._cpu[key] = times.user + times.system
+                except psutil.Error:
+                    pass  # exited between the listing and the reading
         return total
 
     def run(self) -> None:
@@ -111,6 +120,7 @@ def run_measured(
     interval_s: float = 0.05,
     max_load: float | None = None,
     load_wait_s: float = 180.0,
+    server_pids: Sequence[int] = (),
 ) -> Measurement:
     """Run ``command`` to its end, its output going to ``log_path``, and measure it.
 
@@ -119,6 +129,8 @@ def run_measured(
     starts once the one-minute load average is below that (the previous run's
     own load decays in seconds), or after ``load_wait_s``, whichever comes
     first: the load it started at is in the measurement either way.
+    ``server_pids``: servers the command is a client of (a Spark Connect
+    server), whose memory and CPU time count as the command's.
     """
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
     if max_load is not None:
@@ -135,7 +147,7 @@ def run_measured(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        sampler = TreeSampler(process.pid, interval_s)
+        sampler = TreeSampler(process.pid, interval_s, also=server_pids)
         sampler.start()
         timed_out = threading.Event()
 

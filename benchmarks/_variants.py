@@ -4,7 +4,10 @@ writes its datasets.
 Three kinds:
 
 - ``ufo-etl``: the pipeline through Luigi, as a user runs it
-  (``python -m luigi --module etl UFODatasets --local-scheduler ...``);
+  (``python -m luigi --module etl UFODatasets --local-scheduler ...``), on
+  DuckDB, on Spark ``local[N]`` (the worker is the driver), or over Spark
+  Connect on a server the harness starts for the scenario (``ufo-etl-connect``:
+  Spark's own ``SparkConnectServer``, ``local[N]``; ``ufo-etl-sail``: Sail);
 - ``expert``: the hand-written scripts of ``../shared/baselines/`` (DuckDB SQL,
   PySpark, pandas), run in place from that folder: the yardstick;
 - ``baseline``: the project's own hand-written versions
@@ -42,6 +45,15 @@ class Variant:
     """The expert whose time and peak memory this variant's are divided by."""
     task: str = "UFODatasets"
     """ufo-etl only: the Luigi task run."""
+    server: Literal["spark-connect", "sail"] | None = None
+    """ufo-etl on Spark only: the Spark Connect server it is a client of (see
+    ``benchmarks/_servers.py``), or None for a classic driver."""
+
+    @property
+    def float_decimals(self) -> int | None:
+        """Decimals its float columns are compared to (Sail's float arithmetic
+        differs in the last bits: the README's Spark Connect section)."""
+        return 9 if self.server == "sail" else None
 
     @property
     def spark(self) -> bool:
@@ -63,6 +75,14 @@ VARIANTS: Final = {
     for v in (
         Variant("ufo-etl-duckdb", "ufo-etl", "duckdb", yardstick="expert-duckdb-sql"),
         Variant("ufo-etl-spark", "ufo-etl", "spark", yardstick="expert-pyspark"),
+        Variant(
+            "ufo-etl-connect",
+            "ufo-etl",
+            "spark",
+            yardstick="expert-pyspark",
+            server="spark-connect",
+        ),
+        Variant("ufo-etl-sail", "ufo-etl", "spark", yardstick="expert-pyspark", server="sail"),
         Variant("expert-duckdb-sql", "expert", "duckdb", "duckdb_sql.py"),
         Variant("expert-pyspark", "expert", "spark", "spark_df.py"),
         Variant("expert-pandas", "expert", "pandas", "pandas_df.py"),
@@ -92,7 +112,8 @@ DEFAULT_VARIANTS: Final = (
     "expert-pyspark",
     "expert-pandas",
 )
-"""The project's own baselines are not the yardstick: run them with ``--variants``."""
+"""The project's own baselines are not the yardstick, and the Spark Connect
+variants need their servers: run them with ``--variants``."""
 
 PIPELINE: Final = Variant(
     "ufo-etl-duckdb-pipeline",
@@ -150,11 +171,13 @@ def command(
     raw_format: str,
     out: str,
     settings: Settings,
+    remote: str | None = None,
 ) -> list[str]:
     """The command line that runs ``variant`` and writes under ``out``.
 
     ufo-etl gets ``raw_path`` (a file or a directory) and ``raw_format``; the
-    experts get every file of ``files``; a baseline gets the one file.
+    experts get every file of ``files``; a baseline gets the one file. A Spark
+    Connect variant gets ``remote``, its server's ``sc://`` URL.
     """
     python = sys.executable
     threads = str(settings.threads)
@@ -215,6 +238,11 @@ def command(
         "--etl-data-root",
         out,
     ]
+    if variant.server:
+        if remote is None:
+            raise ValueError(f"{variant.name} needs its Spark Connect server's URL")
+        # The server has the driver's memory and threads (benchmarks/_servers.py).
+        return [*luigi, "--etl-backend", "spark", "--spark-remote", remote]
     if variant.spark:
         conf = {"spark.driver.memory": settings.spark_memory, "spark.ui.enabled": "false"}
         return [

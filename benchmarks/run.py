@@ -47,6 +47,7 @@ status 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -56,7 +57,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -66,6 +67,7 @@ from benchmarks._compare import DatasetCheck, Mode, Side, compare_outputs, known
 from benchmarks._inputs import Input
 from benchmarks._measure import Measurement, log_tail, run_measured
 from benchmarks._report import Result, Scenario
+from benchmarks._servers import Server, connect_server
 from benchmarks._variants import (
     DEFAULT_BASELINES,
     DEFAULT_VARIANTS,
@@ -127,7 +129,26 @@ def measure_scenario(
     env: dict[str, str],
 ) -> str | None:
     """Every entry's runs; returns the reference's (the first entry's) output
-    directory of its first run, kept for the caller, or None."""
+    directory of its first run, kept for the caller, or None. The Spark Connect
+    servers the entries need run for the whole scenario."""
+    with contextlib.ExitStack() as stack:
+        servers: dict[str, Server] = {}
+        for kind in dict.fromkeys(e.variant.server for e in entries if e.variant.server):
+            work = os.path.join(args.cache, "servers", f"{scenario.key}-{kind}")
+            print(f"{scenario.key:<18} starting the {kind} server ({work}/server.log)", flush=True)
+            servers[kind] = stack.enter_context(connect_server(kind, settings, env, work))
+        return _measure_runs(scenario, entries, repeat, args, settings, env, servers)
+
+
+def _measure_runs(
+    scenario: Scenario,
+    entries: Sequence[Entry],
+    repeat: int,
+    args: argparse.Namespace,
+    settings: Settings,
+    env: dict[str, str],
+    servers: Mapping[str, Server],
+) -> str | None:
     reference = entries[0]
     reference_out: str | None = None
     runs_dir = os.path.join(args.cache, "runs", scenario.key)
@@ -145,6 +166,7 @@ def measure_scenario(
                 entry.input.raw_format,
                 out,
                 settings,
+                remote=servers[variant.server].url if variant.server else None,
             )
             if index == 1:
                 result.command = shlex.join(cmd)
@@ -156,6 +178,7 @@ def measure_scenario(
                 timeout_s=settings.timeout_s,
                 interval_s=settings.interval_s,
                 max_load=settings.max_load,
+                server_pids=[servers[variant.server].pid] if variant.server else [],
             )
             result.runs.append(run)
             _print_run(entry, run, index, repeat, scenario.key)
@@ -191,9 +214,13 @@ def check(
         dataset_paths(reference.variant, reference_out, settings.date),
         reference.variant.kind,
         reference.input.raw_format,
+        reference.variant.float_decimals,
     )
     actual = Side(
-        dataset_paths(entry.variant, out, settings.date), entry.variant.kind, entry.input.raw_format
+        dataset_paths(entry.variant, out, settings.date),
+        entry.variant.kind,
+        entry.input.raw_format,
+        entry.variant.float_decimals,
     )
     how = mode(expected, actual)
     checks = compare_outputs(
@@ -202,7 +229,8 @@ def check(
         threads=settings.threads,
         spill_dir=os.path.join(args.cache, "compare-spill"),
     )
-    record(result, checks, how, reference.result.label)
+    decimals = [d for d in (expected.float_decimals, actual.float_decimals) if d is not None]
+    record(result, checks, how, reference.result.label, min(decimals) if decimals else None)
     verdict = "same datasets" if result.equal else "DIFFERENT OUTPUT"
     if result.equal and result.known_deviation:
         verdict += f", except {known_deviation(result.known_deviation)}"
@@ -216,7 +244,13 @@ def check(
         print(f"    {problem[:2000]}", file=sys.stderr, flush=True)
 
 
-def record(result: Result, checks: Sequence[DatasetCheck], how: Mode, reference: str) -> None:
+def record(
+    result: Result,
+    checks: Sequence[DatasetCheck],
+    how: Mode,
+    reference: str,
+    float_decimals: int | None = None,
+) -> None:
     """Put the output check against ``reference`` into ``result``: equal or not,
     the problems, the experts' known deviation, and a note saying what was
     compared (the casts, the rejects by reason)."""
@@ -234,6 +268,8 @@ def record(result: Result, checks: Sequence[DatasetCheck], how: Mode, reference:
         summary += ": sightings without duration_seconds, rejects without source_file"
     elif how == "cross-format":
         summary += ": rejects without source_file and raw_line"
+    if float_decimals is not None:
+        summary += f"; float columns to {float_decimals} decimals"
     summary += ")"
     tolerated = {c.name: c.tolerated for c in checks if c.tolerated}
     result.known_deviation = tolerated.pop("sightings", 0)
@@ -533,6 +569,19 @@ def settings_notes(args: argparse.Namespace, settings: Settings) -> list[str]:
             f"expert-pyspark: `--master local[{settings.threads}] --driver-memory "
             f"{settings.spark_memory}`; its other Spark settings are its own "
             "(16 shuffle partitions, `-XX:-DontCompileHugeMethods`)."
+        )
+    remote = [v for v in args.variants if VARIANTS[v].server]
+    if remote:
+        notes.append(
+            f"{' and '.join(remote)}: the Luigi worker is a Spark Connect client (no JVM in it) "
+            "of a server the harness starts before the scenario's runs (its start is not timed): "
+            f"Spark's own `SparkConnectServer` (`local[{settings.threads}]`, driver memory "
+            f"{settings.spark_memory}, `docker/spark/spark-defaults.conf`) for ufo-etl-connect, "
+            "Sail (`pysail`) for ufo-etl-sail. Each run's peak RSS and CPU time include the "
+            "server's (its memory as held during the run, its CPU time spent then). Sail's float "
+            "columns are compared to 9 decimals: Sail types a CASE of decimal literals as "
+            "DECIMAL, so `duration_seconds` differs in the last bits (the README's Spark "
+            "Connect section)."
         )
     if "expert-pandas" in experts or "pandas" in args.variants:
         notes.append(

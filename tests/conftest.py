@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+import servers  # noqa: E402
 from servers import free_port, running  # noqa: E402 - free_port: for other modules
 
 import backends  # noqa: E402
@@ -117,52 +118,20 @@ def connect_server_conf() -> dict[str, str]:
     return {**read_defaults(), **SPARK_TEST_CONF}
 
 
-def _grpc_ready(port: int) -> bool:
-    """Whether a gRPC channel to 127.0.0.1:port gets ready within a second."""
-    import grpc
-
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    try:
-        grpc.channel_ready_future(channel).result(timeout=1)
-        return True
-    except grpc.FutureTimeoutError:
-        return False
-    finally:
-        channel.close()
-
-
 @pytest.fixture(scope="session")
 def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Spark Connect server (``local[2]``) on 127.0.0.1, started from
-    pyspark's own ``bin/spark-submit`` and its ``spark-connect`` jar; its URL
-    ``sc://127.0.0.1:<port>``. Its Python workers run this interpreter, so the
-    UDFs the backend sends (the raw-file readers) import this project."""
-    import pyspark
-
-    spark_home = os.path.dirname(pyspark.__file__)
+    pyspark's own ``bin/spark-submit`` (:func:`servers.spark_connect_server`);
+    its URL ``sc://127.0.0.1:<port>``."""
     work = tmp_path_factory.mktemp("spark-connect")
     port = free_port()
-    settings = {
+    conf = {
         **connect_server_conf(),
-        "spark.connect.grpc.binding.port": str(port),
-        "spark.connect.grpc.binding.address": "127.0.0.1",
         # Progress reaches the client's handler every 0.2 s, not every 2 s.
         "spark.connect.progress.reportInterval": "200ms",
     }
-    command = [os.path.join(spark_home, "bin", "spark-submit"),
-               "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
-               "--master", "local[2]", "--name", "ufo-etl-tests"]  # fmt: skip
-    for key, value in settings.items():
-        command += ["--conf", f"{key}={value}"]
-    command.append("spark-internal")
-    env = {
-        **os.environ,
-        "SPARK_HOME": spark_home,
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "SPARK_LOG_DIR": str(work / "logs"),
-        "PYSPARK_PYTHON": sys.executable,
-    }
-    with running(command, log=work / "server.log", env=env, ready=lambda: _grpc_ready(port)):
+    command, env = servers.spark_connect_server(port, work, conf, name="ufo-etl-tests")
+    with running(command, log=work / "server.log", env=env, ready=lambda: servers.grpc_ready(port)):
         url = f"sc://127.0.0.1:{port}"
         _SERVER_URLS["connect"] = url
         yield url
@@ -170,27 +139,12 @@ def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
 
 @pytest.fixture(scope="session")
 def sail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Sail server (PyPI ``pysail``, a Spark Connect server in Rust) on
-    127.0.0.1; its URL ``sc://127.0.0.1:<port>``. It runs the UDFs in this
-    interpreter's Python."""
+    """A Sail server (:func:`servers.sail_server`) on 127.0.0.1; its URL
+    ``sc://127.0.0.1:<port>``."""
     work = tmp_path_factory.mktemp("sail")
     port = free_port()
-    start = (
-        "import sys; from pysail.cli import main; "
-        f"sys.argv = ['sail', 'spark', 'server', '--ip', '127.0.0.1', '--port', '{port}']; "
-        "main()"
-    )
-    # A checkpoint directory, without which Sail refuses localCheckpoint (the
-    # backend's materialize over Connect).
-    checkpoints = work / "checkpoints"
-    checkpoints.mkdir()
-    env = {**os.environ, "TZ": "UTC", "SAIL_EXECUTION__CHECKPOINT__PATH": checkpoints.as_uri()}
-    with running(
-        [sys.executable, "-c", start],
-        log=work / "server.log",
-        env=env,
-        ready=lambda: _grpc_ready(port),
-    ):
+    command, env = servers.sail_server(port, work)
+    with running(command, log=work / "server.log", env=env, ready=lambda: servers.grpc_ready(port)):
         url = f"sc://127.0.0.1:{port}"
         _SERVER_URLS["sail"] = url
         yield url

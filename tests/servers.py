@@ -21,12 +21,21 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ServerError", "free_port", "running", "stop"]
+__all__ = [
+    "ServerError",
+    "free_port",
+    "grpc_ready",
+    "running",
+    "sail_server",
+    "spark_connect_server",
+    "stop",
+]
 
 _POLL_SECONDS = 0.1
 _LOG_TAIL = 3000
@@ -148,3 +157,85 @@ def running(
         yield process
     finally:
         stop(process, grace, stop_signal)
+
+
+# --------------------------------------------------------------------------------------
+# The two Spark Connect servers (the tests' fixtures and the benchmark harness)
+# --------------------------------------------------------------------------------------
+
+
+def grpc_ready(port: int) -> bool:
+    """Whether a gRPC channel to 127.0.0.1:port gets ready within a second."""
+    import grpc
+
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        grpc.channel_ready_future(channel).result(timeout=1)
+        return True
+    except grpc.FutureTimeoutError:
+        return False
+    finally:
+        channel.close()
+
+
+def spark_connect_server(
+    port: int,
+    work: Path,
+    conf: Mapping[str, str],
+    *,
+    master: str = "local[2]",
+    name: str = "ufo-etl",
+    base_env: Mapping[str, str] | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a real Spark Connect server on
+    127.0.0.1:``port``, started from pyspark's own ``bin/spark-submit`` and its
+    ``spark-connect`` jar, with ``conf`` (static settings included). Its logs go
+    under ``work``; its Python workers run this interpreter, so the UDFs a
+    client sends (the raw-file readers) import this project. The environment
+    is ``base_env`` (this process's by default) with Spark's variables."""
+    import pyspark
+
+    spark_home = os.path.dirname(pyspark.__file__)
+    settings = {
+        **conf,
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+    }
+    command = [os.path.join(spark_home, "bin", "spark-submit"),
+               "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+               "--master", master, "--name", name]  # fmt: skip
+    for key, value in settings.items():
+        command += ["--conf", f"{key}={value}"]
+    command.append("spark-internal")
+    env = {
+        **(os.environ if base_env is None else base_env),
+        "SPARK_HOME": spark_home,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_LOG_DIR": str(work / "logs"),
+        "PYSPARK_PYTHON": sys.executable,
+    }
+    return command, env
+
+
+def sail_server(
+    port: int, work: Path, base_env: Mapping[str, str] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a Sail server (PyPI ``pysail``, a
+    Spark Connect server in Rust) on 127.0.0.1:``port``, in UTC, with a
+    checkpoint directory under ``work`` (without one Sail refuses
+    ``localCheckpoint``, the backend's materialize over Connect). It runs the
+    UDFs in this interpreter's Python. The environment is ``base_env`` (this
+    process's by default) with Sail's variables."""
+    start = (
+        "import sys; from pysail.cli import main; "
+        f"sys.argv = ['sail', 'spark', 'server', '--ip', '127.0.0.1', '--port', '{port}']; "
+        "main()"
+    )
+    checkpoints = work / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    env = {
+        **(os.environ if base_env is None else base_env),
+        "TZ": "UTC",
+        "SAIL_EXECUTION__CHECKPOINT__PATH": checkpoints.as_uri(),
+    }
+    return [sys.executable, "-c", start], env
