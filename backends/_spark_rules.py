@@ -13,6 +13,13 @@ the explore CLI's ``sql`` command).
   ``v`` and ``f`` (it knows ``\\b \\n \\r \\t``, not those three). They are
   written as Spark's Unicode escapes (``'\\u000B'``) instead, so that a
   transform can test for them as for any other character.
+- Floating-point literals: sqlglot writes ``60.0``, which Spark SQL reads as a
+  DECIMAL(3,1) literal. Spark widens it to DOUBLE where it meets a double, but
+  Sail (a Spark Connect server) types a CASE of such literals with a DOUBLE
+  null as DECIMAL, so a product with it differs in the last bits
+  (359.99999999999994 seconds for "6 minutes"). They are written as
+  ``CAST(60.0 AS DOUBLE)``, the type Ibis declares, which Spark folds back to a
+  constant.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ _SPARK_UNKNOWN_ESCAPES = "\a\v\f"
 
 def install() -> None:
     """Add the rules to Ibis's PySpark compiler (idempotent)."""
+    import sqlglot.expressions as sge
     from ibis.backends.sql.compilers.pyspark import PySparkCompiler
 
     if getattr(PySparkCompiler, _INSTALLED, False):
@@ -46,6 +54,18 @@ def install() -> None:
         return self.f.make_timestamp(year, month, day, hours, minutes, seconds)
 
     PySparkCompiler.visit_TimestampFromYMDHMS = visit_TimestampFromYMDHMS  # type: ignore[attr-defined]
+
+    literal = PySparkCompiler.visit_NonNullLiteral
+
+    def visit_NonNullLiteral(  # noqa: N802 (Ibis's naming)
+        self: PySparkCompiler, op: Any, *, value: Any, dtype: Any
+    ) -> Any:
+        result = literal(self, op, value=value, dtype=dtype)
+        if dtype.is_floating() and result is not None and not isinstance(result, sge.Cast):
+            return self.cast(result, dtype)
+        return result
+
+    PySparkCompiler.visit_NonNullLiteral = visit_NonNullLiteral  # type: ignore[method-assign]
 
     dialect = PySparkCompiler.dialect
     dialect.ESCAPED_SEQUENCES = {  # type: ignore[misc]

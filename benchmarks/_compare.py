@@ -6,8 +6,7 @@ what sorting both sides and comparing them row by row would tell, done here as
 ``EXCEPT ALL`` by DuckDB over the pyarrow datasets, which needs no two sorted
 10-million-row tables in memory. With equal row counts, ``expected EXCEPT ALL
 actual`` being empty proves the multisets equal; on a difference both
-directions are shown. Values compare exactly (floats included, except on a
-``Side`` with ``float_decimals``: Sail's); nulls equal
+directions are shown. Values compare exactly (floats included); nulls equal
 nulls. The rejects are also counted by reason on both sides. Above 20 million rows
 (the ``scale`` scenario) the multisets compared are those of a 64-bit hash of
 each row, which needs far less memory and spill (see :func:`_hashed`).
@@ -98,10 +97,6 @@ class Side:
     kind: str
     """ufo-etl, expert or baseline."""
     raw_format: str = "tsv"
-    float_decimals: int | None = None
-    """Compare floating-point columns rounded to this many decimals: an engine
-    whose float arithmetic differs from the others' in the last bits (Sail types
-    a CASE of decimal literals as DECIMAL, see the README), or None: exactly."""
 
 
 @dataclass
@@ -303,13 +298,7 @@ def _compare_one(
                 + ", ".join(f"{k} {v}" for k, v in got_types.items())
             )
             return check
-        decimals = [d for d in (expected.float_decimals, actual.float_decimals) if d is not None]
-        left = right = [
-            f"round({_quote(c)}, {min(decimals)}) AS {_quote(c)}"
-            if decimals and pat.is_floating(want_types[c])
-            else _quote(c)
-            for c in columns
-        ]
+        left = right = [_quote(c) for c in columns]
     counts = {"expected": want.count_rows(), "actual": got.count_rows()}
     con.register("expected_rows", want)
     con.register("actual_rows", got)

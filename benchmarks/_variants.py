@@ -50,12 +50,6 @@ class Variant:
     ``benchmarks/_servers.py``), or None for a classic driver."""
 
     @property
-    def float_decimals(self) -> int | None:
-        """Decimals its float columns are compared to (Sail's float arithmetic
-        differs in the last bits: the README's Spark Connect section)."""
-        return 9 if self.server == "sail" else None
-
-    @property
     def spark(self) -> bool:
         return self.engine == "spark"
 

@@ -214,13 +214,11 @@ def check(
         dataset_paths(reference.variant, reference_out, settings.date),
         reference.variant.kind,
         reference.input.raw_format,
-        reference.variant.float_decimals,
     )
     actual = Side(
         dataset_paths(entry.variant, out, settings.date),
         entry.variant.kind,
         entry.input.raw_format,
-        entry.variant.float_decimals,
     )
     how = mode(expected, actual)
     checks = compare_outputs(
@@ -229,8 +227,7 @@ def check(
         threads=settings.threads,
         spill_dir=os.path.join(args.cache, "compare-spill"),
     )
-    decimals = [d for d in (expected.float_decimals, actual.float_decimals) if d is not None]
-    record(result, checks, how, reference.result.label, min(decimals) if decimals else None)
+    record(result, checks, how, reference.result.label)
     verdict = "same datasets" if result.equal else "DIFFERENT OUTPUT"
     if result.equal and result.known_deviation:
         verdict += f", except {known_deviation(result.known_deviation)}"
@@ -244,13 +241,7 @@ def check(
         print(f"    {problem[:2000]}", file=sys.stderr, flush=True)
 
 
-def record(
-    result: Result,
-    checks: Sequence[DatasetCheck],
-    how: Mode,
-    reference: str,
-    float_decimals: int | None = None,
-) -> None:
+def record(result: Result, checks: Sequence[DatasetCheck], how: Mode, reference: str) -> None:
     """Put the output check against ``reference`` into ``result``: equal or not,
     the problems, the experts' known deviation, and a note saying what was
     compared (the casts, the rejects by reason)."""
@@ -268,8 +259,6 @@ def record(
         summary += ": sightings without duration_seconds, rejects without source_file"
     elif how == "cross-format":
         summary += ": rejects without source_file and raw_line"
-    if float_decimals is not None:
-        summary += f"; float columns to {float_decimals} decimals"
     summary += ")"
     tolerated = {c.name: c.tolerated for c in checks if c.tolerated}
     result.known_deviation = tolerated.pop("sightings", 0)
@@ -578,10 +567,7 @@ def settings_notes(args: argparse.Namespace, settings: Settings) -> list[str]:
             f"Spark's own `SparkConnectServer` (`local[{settings.threads}]`, driver memory "
             f"{settings.spark_memory}, `docker/spark/spark-defaults.conf`) for ufo-etl-connect, "
             "Sail (`pysail`) for ufo-etl-sail. Each run's peak RSS and CPU time include the "
-            "server's (its memory as held during the run, its CPU time spent then). Sail's float "
-            "columns are compared to 9 decimals: Sail types a CASE of decimal literals as "
-            "DECIMAL, so `duration_seconds` differs in the last bits (the README's Spark "
-            "Connect section)."
+            "server's (its memory as held during the run, its CPU time spent then)."
         )
     if "expert-pandas" in experts or "pandas" in args.variants:
         notes.append(

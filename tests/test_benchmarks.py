@@ -687,37 +687,6 @@ def test_wait_for_load_waits_for_a_quiet_machine_at_most_its_timeout() -> None:
     assert load >= 0 and abs(load - os.getloadavg()[0]) < 5
 
 
-def _scaled(value: float | None, factor: float) -> float | None:
-    return None if value is None else value * factor
-
-
-@pytest.mark.parametrize("exact_up_to", [10**9, 0], ids=["except-all", "hashed"])
-def test_float_decimals_forgive_the_last_bits_only(tmp_path: Path, exact_up_to: int) -> None:
-    """A side with ``float_decimals`` (Sail's) compares float columns rounded:
-    a duration off in its last bits is equal, one off by a millisecond is not;
-    without it, the last bits differ."""
-    import dataclasses
-
-    from benchmarks._compare import compare_outputs
-
-    ufo = side(write_datasets(tmp_path / "ufo", "ufo-etl"), "ufo-etl")
-    for name, delta, equal_rounded in (("bits", 1e-12, True), ("ms", 1e-3, False)):
-        paths = write_datasets(tmp_path / name, "ufo-etl")
-        rewrite(
-            paths["sightings"],
-            lambda rows, d=delta: [
-                {**r, "duration_seconds": _scaled(r["duration_seconds"], 1 + d)} for r in rows
-            ],
-        )
-        other = side(paths, "ufo-etl")
-        exact = {c.name: c for c in compare_outputs(ufo, other, exact_up_to=exact_up_to)}
-        assert not exact["sightings"].equal
-        rounded = dataclasses.replace(other, float_decimals=9)
-        checks = {c.name: c for c in compare_outputs(ufo, rounded, exact_up_to=exact_up_to)}
-        assert checks["sightings"].equal is equal_rounded, checks["sightings"].problems
-        assert all(c.equal for n, c in checks.items() if n != "sightings")
-
-
 @pytest.mark.parametrize(
     ("variant", "server"),
     [
@@ -727,14 +696,14 @@ def test_float_decimals_forgive_the_last_bits_only(tmp_path: Path, exact_up_to: 
 )
 def test_harness_smoke_over_spark_connect(tmp_path: Path, variant: str, server: str) -> None:
     """The harness starts the variant's Spark Connect server for the scenario,
-    runs ufo-etl as its client, and stops it: the datasets equal DuckDB's (Sail's
-    float columns to 9 decimals), and the server's log is kept."""
+    runs ufo-etl as its client, and stops it: the datasets equal DuckDB's, and
+    the server's log is kept."""
     run = run_harness(tmp_path, "--scenarios", "rows", "--variants", "ufo-etl-duckdb", variant)
     r = result(run, "rows", variant)
     assert_agrees(r, "ufo-etl-duckdb")
     assert "--spark-remote sc://127.0.0.1:" in r["command"]
     assert "--spark-master" not in r["command"]
-    assert ("float columns to 9 decimals" in r["notes"][0]) is (server == "sail")
+    assert "(exact check)" in r["notes"][0]
     assert f"starting the {server} server" in run["stdout"]
     assert (run["cache"] / "servers" / f"rows-{ROWS}-{server}" / "server.log").is_file()
     assert "Spark Connect client (no JVM in it)" in run["text"]
