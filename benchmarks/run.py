@@ -57,7 +57,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -120,27 +120,26 @@ def task_seconds(out: str, date: dt.date) -> dict[str, float]:
     return seconds
 
 
-def measure_scenario(
+@contextlib.contextmanager
+def scenario_servers(
     scenario: Scenario,
     entries: Sequence[Entry],
-    repeat: int,
     args: argparse.Namespace,
     settings: Settings,
     env: dict[str, str],
-) -> str | None:
-    """Every entry's runs; returns the reference's (the first entry's) output
-    directory of its first run, kept for the caller, or None. The Spark Connect
-    servers the entries need run for the whole scenario."""
+) -> Iterator[dict[str, Server]]:
+    """The Spark Connect servers the entries need, by kind, running for the
+    ``with`` block (the whole scenario)."""
     with contextlib.ExitStack() as stack:
         servers: dict[str, Server] = {}
         for kind in dict.fromkeys(e.variant.server for e in entries if e.variant.server):
             work = os.path.join(args.cache, "servers", f"{scenario.key}-{kind}")
             print(f"{scenario.key:<18} starting the {kind} server ({work}/server.log)", flush=True)
             servers[kind] = stack.enter_context(connect_server(kind, settings, env, work))
-        return _measure_runs(scenario, entries, repeat, args, settings, env, servers)
+        yield servers
 
 
-def _measure_runs(
+def measure_scenario(
     scenario: Scenario,
     entries: Sequence[Entry],
     repeat: int,
@@ -149,6 +148,9 @@ def _measure_runs(
     env: dict[str, str],
     servers: Mapping[str, Server],
 ) -> str | None:
+    """Every entry's runs; returns the reference's (the first entry's) output
+    directory of its first run, kept for the caller, or None. ``servers``: the
+    Spark Connect servers of :func:`scenario_servers`."""
     reference = entries[0]
     reference_out: str | None = None
     runs_dir = os.path.join(args.cache, "runs", scenario.key)
@@ -521,7 +523,8 @@ def run_scenario(
         scenario.results.append(result)
     if name == "scale":
         scenario.extras["memory_limit"] = settings.memory_limit
-    reference_out = measure_scenario(scenario, entries, repeat, args, settings, env)
+    with scenario_servers(scenario, entries, args, settings, env) as servers:
+        reference_out = measure_scenario(scenario, entries, repeat, args, settings, env, servers)
     if reference_out and name == "pipeline":
         fixed_costs(scenario, entries[0], reference_out, args, settings, env)
     if reference_out and not args.keep_outputs:
