@@ -6,7 +6,8 @@ Connect on a Spark Connect server the tests start from pyspark's jars;
 ``pytest -m sail`` over Spark Connect on Sail; ``pytest -m cluster`` the
 standalone-cluster tests; ``pytest -m integration`` the tests with a server
 (PostgreSQL, S3, luigid); ``pytest -m attack`` the kill and concurrency attacks;
-``pytest -m ''`` everything (CI leaves out ``connect`` and ``sail`` for now).
+``pytest -m ''`` everything (what CI runs). Tests run on one pytest-xdist worker
+per core (``-n auto`` in ``pyproject.toml``; ``-n 0`` runs them in this process).
 """
 
 from __future__ import annotations
@@ -36,23 +37,23 @@ SHARED_DATA = Path(os.environ.get("UFO_SHARED_DATA", ROOT.parent / "shared" / "d
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
+TEST_JVM_OPTIONS = "-Duser.timezone=UTC -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+"""The JVM options of every Spark JVM the tests start (drivers, executors, Spark
+Connect servers, standalone daemons). A test's data is small: most of a JVM's CPU
+goes to start-up and JIT compilation, which the client compiler alone and the
+serial collector cut by about a third (measured: the Spark parity set of
+``test_transforms.py`` 89 to 57 CPU seconds, the same wall time). JVM options
+only: Spark's settings and results are unchanged; production keeps the JVM's
+defaults (``docker/spark/spark-defaults.conf``)."""
+
 SPARK_TEST_CONF = {
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.driver.memory": "2g",
+    "spark.driver.extraJavaOptions": TEST_JVM_OPTIONS,
+    "spark.executor.extraJavaOptions": TEST_JVM_OPTIONS,
 }
-
-_FAST_START_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-SPARK_PROCESS_CONF = {
-    **SPARK_TEST_CONF,
-    # A pipeline in a fresh process on a test's small input: most of its JVM's
-    # time is start-up and JIT compilation, which the client compiler alone and
-    # the serial collector cut by about a third (measured on 50k records, 2
-    # cores). JVM options only: Spark's settings and results are unchanged.
-    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC " + _FAST_START_JVM,
-    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC " + _FAST_START_JVM,
-}
-"""The Spark settings of a pipeline that a test runs in a process of its own."""
+"""The Spark settings of the tests' engines."""
 
 BACKEND_PARAMS = [
     pytest.param("duckdb", marks=pytest.mark.duckdb, id="duckdb"),
@@ -184,14 +185,26 @@ SERVER_FIXTURES = frozenset({"postgres_server", "s3_server", "luigid"})
 fixture, is an ``integration`` test."""
 
 
+ONE_WORKER_MARKERS = ("connect", "sail", "cluster")
+"""Markers whose tests run on one pytest-xdist worker each (``--dist loadgroup``):
+the tests of a Spark Connect server, of Sail, of a standalone cluster share it,
+so one worker starts it once, instead of every worker starting its own."""
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark server-backed tests ``integration`` from the fixtures they use, before
-    ``-m`` selects (so the default run starts no server)."""
+    ``-m`` selects (so the default run starts no server); group the tests of one
+    shared server on one xdist worker (:data:`ONE_WORKER_MARKERS`)."""
     for item in items:
         if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
-        engines = {m.name for m in item.iter_markers()} & {"connect", "sail"}
+        markers = {m.name for m in item.iter_markers()}
+        for name in ONE_WORKER_MARKERS:
+            if name in markers:
+                item.add_marker(pytest.mark.xdist_group(name))
+                break
+        engines = markers & {"connect", "sail"}
         if not engines:
             continue
         classic_only = _gap_of(item.nodeid, CLASSIC_ONLY)
@@ -283,6 +296,7 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkClu
         "SPARK_LOG_DIR": str(work / "logs"),
         "SPARK_WORKER_DIR": str(work / "work"),
         "PYSPARK_PYTHON": sys.executable,
+        "SPARK_DAEMON_JAVA_OPTS": TEST_JVM_OPTIONS,
     }
     cluster = SparkCluster(url=f"spark://127.0.0.1:{port}", ui_url=f"http://127.0.0.1:{ui_port}")
     master = [spark_class, "org.apache.spark.deploy.master.Master",

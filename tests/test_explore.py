@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, SPARK_PROCESS_CONF, free_port
+from conftest import ROOT, SPARK_TEST_CONF, free_port
 
 from backends import DatasetLocation
 from etl.explore import DATASETS, format_table, main
@@ -65,7 +65,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
                 f"data_root = {data_root}",
                 "[spark]",
                 "master = local[2]",
-                f"conf = {json.dumps(SPARK_PROCESS_CONF)}",
+                f"conf = {json.dumps(SPARK_TEST_CONF)}",
                 "",
             ]
         ),

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, SPARK_PROCESS_CONF, free_port
+from conftest import ROOT, SPARK_TEST_CONF, TEST_JVM_OPTIONS, free_port
 from pg_fixtures import PostgresServer, set_options
 from s3_fixtures import BUCKET, S3Server, upload
 from servers import wait_until
@@ -166,7 +166,7 @@ def pipeline_command(
             "--etl-raw-path", storage.raw_path, "--etl-data-root", storage.data_root]  # fmt: skip
     if engine == "spark":
         args += ["--etl-backend", "spark", "--spark-master", "local[2]",
-                 "--spark-conf", json.dumps({**SPARK_PROCESS_CONF, **storage.spark_conf})]  # fmt: skip
+                 "--spark-conf", json.dumps({**SPARK_TEST_CONF, **storage.spark_conf})]  # fmt: skip
     return [*start, *args]
 
 
@@ -702,7 +702,7 @@ def own_cluster(tmp_path: Path) -> Iterator[Cluster]:
     port, ui_port = free_port(), free_port()
     env = {**os.environ, "SPARK_HOME": spark_home, "SPARK_LOCAL_IP": "127.0.0.1",
            "SPARK_LOG_DIR": str(work / "logs"), "SPARK_WORKER_DIR": str(work / "work"),
-           "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_PYTHON": sys.executable, "SPARK_DAEMON_JAVA_OPTS": TEST_JVM_OPTIONS,
            "SPARK_CLASS": os.path.join(spark_home, "bin", "spark-class")}  # fmt: skip
     cluster = Cluster(f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui_port}", work, env, [])
     with open(work / "master.log", "wb") as log:
@@ -772,7 +772,8 @@ def test_a_killed_spark_worker_is_replaced_and_the_run_completes(
     data_root = tmp_path / "spark"
     storage = Storage("local", str(raw), str(data_root), None, {}, {})
     conf = {"spark.ui.enabled": "false", "spark.executor.memory": "1g", "spark.cores.max": "2",
-            "spark.driver.host": "127.0.0.1"}  # fmt: skip
+            "spark.driver.host": "127.0.0.1", "spark.driver.extraJavaOptions": TEST_JVM_OPTIONS,
+            "spark.executor.extraJavaOptions": TEST_JVM_OPTIONS}  # fmt: skip
     command = [sys.executable, "-m", "luigi", "--module", "etl", "UFOPipeline",
                "--local-scheduler", "--date", RUN_DATE.isoformat(), "--etl-raw-path", str(raw),
                "--etl-data-root", str(data_root), "--etl-backend", "spark",

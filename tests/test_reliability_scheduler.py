@@ -24,7 +24,7 @@ from typing import Any
 import luigi
 import pyarrow.fs as pafs
 import pytest
-from conftest import ROOT, SPARK_PROCESS_CONF
+from conftest import ROOT, SPARK_TEST_CONF
 from pg_fixtures import PostgresServer, set_options
 from s3_fixtures import BUCKET, S3Server, upload
 from test_reliability import DATASETS, Recorder
@@ -55,7 +55,7 @@ def engine_args(engine: str, spark_conf: dict[str, str] | None = None) -> list[s
     """The command-line settings of a worker on ``engine``."""
     if engine == "duckdb":
         return []
-    conf = {**SPARK_PROCESS_CONF, **(spark_conf or {})}
+    conf = {**SPARK_TEST_CONF, **(spark_conf or {})}
     return ["--etl-backend", "spark", "--spark-master", "local[2]",
             "--spark-conf", json.dumps(conf)]  # fmt: skip
 

@@ -12,7 +12,7 @@ import luigi
 import pyarrow.fs as pafs
 import pytest
 import reference
-from conftest import SPARK_PROCESS_CONF
+from conftest import SPARK_TEST_CONF
 from s3_fixtures import BUCKET, S3Server, upload
 from test_pipeline import (
     DATASETS,
@@ -198,7 +198,7 @@ def test_pipeline_on_spark_reads_and_writes_s3(
     on_spark = _cli(
         *args, "--etl-data-root", f"s3://{s3_prefix}/spark", "--etl-backend", "spark",
         "--spark-master", "local[2]",
-        "--spark-conf", json.dumps({**SPARK_PROCESS_CONF, **s3a_conf(s3_server)}),
+        "--spark-conf", json.dumps({**SPARK_TEST_CONF, **s3a_conf(s3_server)}),
         env=s3_server.environment(),
     )  # fmt: skip
     assert on_spark.returncode == 0, on_spark.stderr[-4000:]
