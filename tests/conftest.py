@@ -185,25 +185,61 @@ SERVER_FIXTURES = frozenset({"postgres_server", "s3_server", "luigid"})
 fixture, is an ``integration`` test."""
 
 
-ONE_WORKER_MARKERS = ("connect", "sail", "cluster")
-"""Markers whose tests run on one pytest-xdist worker each (``--dist loadgroup``):
-the tests of a Spark Connect server, of Sail, of a standalone cluster share it,
-so one worker starts it once, instead of every worker starting its own."""
+WORKER_GROUPS = {
+    "connect": r"\[connect[\]-]|::test_\w*connect_server",
+    "sail": r"\[sail[\]-]",
+    "cluster": r"^tests/test_cluster\.py::",
+    "benchmarks": r"^tests/test_benchmarks\.py::",
+}
+"""Tests that run on one pytest-xdist worker (with ``--dist loadgroup``), by node
+id: those of the Spark Connect server, of Sail (the ``backend`` parameter's id,
+or the test's name) and of the standalone cluster share that server, so one worker starts it once;
+those of ``test_benchmarks.py`` share module fixtures that run the benchmark
+harness (100 s for the Spark one), which every worker would run again. The
+first pattern that matches names the group. (pytest-xdist's own ``xdist_group``
+marker does not group on pytest 9.2: it renames ``Item._nodeid``, which pytest
+no longer reads.)"""
+
+
+def worker_group(nodeid: str) -> str | None:
+    """The :data:`WORKER_GROUPS` group of a test, or None (any worker)."""
+    import re
+
+    return next((name for name, rule in WORKER_GROUPS.items() if re.search(rule, nodeid)), None)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``--dist loadgroup``: xdist's scheduling by scope, a scope being a
+    :func:`worker_group` or else the test alone; the largest groups go first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid) or nodeid
+
+    return GroupScheduling(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark server-backed tests ``integration`` from the fixtures they use, before
-    ``-m`` selects (so the default run starts no server); group the tests of one
-    shared server on one xdist worker (:data:`ONE_WORKER_MARKERS`)."""
+    ``-m`` selects (so the default run starts no server); check that
+    :data:`WORKER_GROUPS` keeps each Spark Connect server's tests together."""
     for item in items:
         if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
         markers = {m.name for m in item.iter_markers()}
-        for name in ONE_WORKER_MARKERS:
-            if name in markers:
-                item.add_marker(pytest.mark.xdist_group(name))
-                break
+        group = worker_group(item.nodeid)
+        for server in ("connect", "sail"):
+            # The node-id rule must find every test of the server, and only those.
+            if (server in markers) != (group == server):
+                raise pytest.UsageError(
+                    f"{item.nodeid}: marked {sorted(markers & {server})}, in worker group "
+                    f"{group}: mend WORKER_GROUPS in tests/conftest.py"
+                )
         engines = markers & {"connect", "sail"}
         if not engines:
             continue
