@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,6 +71,9 @@ def run_harness(work: Path, *args: str, check: bool = True) -> dict[str, Any]:
             *args,
         ],
         cwd=ROOT,
+        # Not the Connect mode pyspark marks process-wide while a Connect test
+        # session is open in this worker: the PySpark expert would inherit it.
+        env={k: v for k, v in os.environ.items() if k != "SPARK_CONNECT_MODE_ENABLED"},
         capture_output=True,
         text=True,
         timeout=900,
