@@ -193,9 +193,9 @@ WORKER_GROUPS = {
 }
 """Tests that run on one pytest-xdist worker (with ``--dist loadgroup``), by node
 id: those of the Spark Connect server, of Sail (the ``backend`` parameter's id,
-or the test's name) and of the standalone cluster share that server, so one worker starts it once;
-those of ``test_benchmarks.py`` share module fixtures that run the benchmark
-harness (100 s for the Spark one), which every worker would run again. The
+or the test's name) and of the standalone cluster share that server, so one
+worker starts it once; those of ``test_benchmarks.py`` share module fixtures
+that run the benchmark harness (100 s for the Spark one), which every worker would run again. The
 first pattern that matches names the group. (pytest-xdist's own ``xdist_group``
 marker does not group on pytest 9.2: it renames ``Item._nodeid``, which pytest
 no longer reads.)"""
