@@ -464,19 +464,20 @@ class SparkBackend(Backend):
         lists the paths and collects what each task found (a few numbers and the
         header, or the error's message), one row per file.
 
-        A DataFrame of the paths and ``mapInArrow``, not an RDD: the same code
-        runs in classic mode and over Spark Connect, which has no SparkContext."""
+        A range of file numbers (:func:`_file_tasks`) and ``mapInArrow``, not an
+        RDD: the same code runs in classic mode and over Spark Connect, which has
+        no SparkContext."""
         s3 = self._executor_s3()
+
+        paths = list(paths)
 
         def inspect(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             for batch in batches:
-                for index, path in zip(
-                    batch.column("file_index").to_pylist(), batch.column("path").to_pylist()
-                ):
-                    yield _inspection_batch(index, _rawfiles.inspect_path(path, raw_format, s3))
+                for index in batch.column("id").to_pylist():
+                    fact = _rawfiles.inspect_path(paths[index], raw_format, s3)
+                    yield _inspection_batch(index, fact)
 
-        frame = self.session.createDataFrame(list(enumerate(paths)), "file_index int, path string")
-        rows = frame.repartition(len(paths)).mapInArrow(inspect, _INSPECTION_DDL).collect()
+        rows = _file_tasks(self.session, len(paths)).mapInArrow(inspect, _INSPECTION_DDL).collect()
         facts = sorted((row.asDict() for row in rows), key=lambda r: int(r["file_index"]))
         return [_inspection_fact(fact) for fact in facts]
 
@@ -494,13 +495,14 @@ class SparkBackend(Backend):
         inside a quoted field into LF, changing the data."""
         s3 = self._executor_s3()
 
+        paths = [f.path for f in files]
+
         def read(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             for batch in batches:
-                for path in batch.column("path").to_pylist():
-                    yield from _rawfiles.csv_record_batches(path, s3)
+                for index in batch.column("id").to_pylist():
+                    yield from _rawfiles.csv_record_batches(paths[index], s3)
 
-        paths = self.session.createDataFrame([(f.path,) for f in files], "path string")
-        frame = paths.repartition(len(files)).mapInArrow(read, _RAW_RECORDS_DDL)
+        frame = _file_tasks(self.session, len(paths)).mapInArrow(read, _RAW_RECORDS_DDL)
         return self._view(frame)
 
     def materialize(self, table: ir.Table) -> ir.Table:
@@ -708,6 +710,14 @@ def _inspection_fact(row: Mapping[str, Any]) -> RawFile | str:
         return str(row["error"])
     fields = {f.name for f in dataclasses.fields(RawFile)}
     return RawFile(**{k: v for k, v in row.items() if k in fields})
+
+
+def _file_tasks(session: Any, files: int) -> Any:
+    """A frame of the numbers ``0 .. files - 1`` (column ``id``), one per
+    partition: one executor task per file. ``range`` makes its partitions
+    itself, where a frame of the paths needs a shuffle (a stage of its own) to
+    spread them; it works in classic mode and over Spark Connect."""
+    return session.range(0, files, 1, max(files, 1))
 
 
 def _hadoop_path(path: str) -> str:

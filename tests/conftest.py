@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+import jvm_archive  # noqa: E402
 import servers  # noqa: E402
 from servers import free_port, running  # noqa: E402 - free_port: for other modules
 
@@ -37,7 +38,7 @@ SHARED_DATA = Path(os.environ.get("UFO_SHARED_DATA", ROOT.parent / "shared" / "d
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
-TEST_JVM_OPTIONS = "-Duser.timezone=UTC -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+TEST_JVM_OPTIONS = jvm_archive.JVM_OPTIONS
 """The JVM options of every Spark JVM the tests start (drivers, executors, Spark
 Connect servers, standalone daemons). A test's data is small: most of a JVM's CPU
 goes to start-up and JIT compilation, which the client compiler alone and the
@@ -46,14 +47,39 @@ serial collector cut by about a third (measured: the Spark parity set of
 only: Spark's settings and results are unchanged; production keeps the JVM's
 defaults (``docker/spark/spark-defaults.conf``)."""
 
+TEST_JVM_CONF = {
+    "spark.driver.extraJavaOptions": jvm_archive.DRIVER_OPTIONS,
+    "spark.executor.extraJavaOptions": TEST_JVM_OPTIONS,
+}
+"""The JVM options of the tests' Spark applications: :data:`TEST_JVM_OPTIONS`,
+and for drivers the class-data archive of ``tests/jvm_archive.py`` too."""
+
 SPARK_TEST_CONF = {
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.driver.memory": "2g",
-    "spark.driver.extraJavaOptions": TEST_JVM_OPTIONS,
-    "spark.executor.extraJavaOptions": TEST_JVM_OPTIONS,
+    **TEST_JVM_CONF,
 }
 """The Spark settings of the tests' engines."""
+
+JVM_MARKERS = ("spark", "connect", "cluster")
+"""The markers of the tests that start a Spark JVM: when one is collected, the
+drivers' class-data archive gets built (``tests/jvm_archive.py``)."""
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Build the drivers' class-data archive in the background when a collected
+    test starts a Spark JVM and the archive does not exist yet."""
+    if any(item.get_closest_marker(m) for item in session.items for m in JVM_MARKERS):
+        session.config.stash[_ARCHIVE_BUILDER] = jvm_archive.start_build()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    jvm_archive.finish_build(session.config.stash.get(_ARCHIVE_BUILDER, None))
+
+
+_ARCHIVE_BUILDER = pytest.StashKey[Any]()
+
 
 BACKEND_PARAMS = [
     pytest.param("duckdb", marks=pytest.mark.duckdb, id="duckdb"),

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, TEST_JVM_OPTIONS
 
 # benchmarks/ is not an installed package: it runs from the repository root.
 if str(ROOT) not in sys.path:
@@ -73,7 +73,14 @@ def run_harness(work: Path, *args: str, check: bool = True) -> dict[str, Any]:
         cwd=ROOT,
         # Not the Connect mode pyspark marks process-wide while a Connect test
         # session is open in this worker: the PySpark expert would inherit it.
-        env={k: v for k, v in os.environ.items() if k != "SPARK_CONNECT_MODE_ENABLED"},
+        # Every JVM the harness starts (ufo-etl's drivers, the PySpark expert's,
+        # Spark Connect servers) with the tests' JVM options: a smoke test checks
+        # the harness, not speed (the rows scenario on Spark: 122 CPU s with the
+        # JVM's defaults, 75 with these).
+        env={
+            **{k: v for k, v in os.environ.items() if k != "SPARK_CONNECT_MODE_ENABLED"},
+            "JAVA_TOOL_OPTIONS": TEST_JVM_OPTIONS,
+        },
         capture_output=True,
         text=True,
         timeout=900,

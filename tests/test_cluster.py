@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import TEST_JVM_OPTIONS, SparkCluster
+from conftest import TEST_JVM_CONF, SparkCluster
 from test_pipeline import DATASETS, RUN_DATE, _cli, _sort_key, read_dataset
 
 from etl.generate import generate
@@ -42,8 +42,7 @@ def test_pipeline_on_a_standalone_cluster_equals_duckdb(
         "spark.executor.memory": "1g",
         "spark.cores.max": "2",
         "spark.driver.host": "127.0.0.1",
-        "spark.driver.extraJavaOptions": TEST_JVM_OPTIONS,
-        "spark.executor.extraJavaOptions": TEST_JVM_OPTIONS,
+        **TEST_JVM_CONF,
     }
     on_cluster = _cli(
         *common,

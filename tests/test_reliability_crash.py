@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, SPARK_TEST_CONF, TEST_JVM_OPTIONS, free_port
+from conftest import ROOT, SPARK_TEST_CONF, TEST_JVM_CONF, TEST_JVM_OPTIONS, free_port
 from pg_fixtures import PostgresServer, set_options
 from s3_fixtures import BUCKET, S3Server, upload
 from servers import wait_until
@@ -772,8 +772,7 @@ def test_a_killed_spark_worker_is_replaced_and_the_run_completes(
     data_root = tmp_path / "spark"
     storage = Storage("local", str(raw), str(data_root), None, {}, {})
     conf = {"spark.ui.enabled": "false", "spark.executor.memory": "1g", "spark.cores.max": "2",
-            "spark.driver.host": "127.0.0.1", "spark.driver.extraJavaOptions": TEST_JVM_OPTIONS,
-            "spark.executor.extraJavaOptions": TEST_JVM_OPTIONS}  # fmt: skip
+            "spark.driver.host": "127.0.0.1", **TEST_JVM_CONF}  # fmt: skip
     command = [sys.executable, "-m", "luigi", "--module", "etl", "UFOPipeline",
                "--local-scheduler", "--date", RUN_DATE.isoformat(), "--etl-raw-path", str(raw),
                "--etl-data-root", str(data_root), "--etl-backend", "spark",

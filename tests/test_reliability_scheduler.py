@@ -337,13 +337,15 @@ def test_secrets_appear_nowhere(
     wrong_s3 = "wrong-" + secrets.token_urlsafe(18)
     wrong_pg = "wrong-" + secrets.token_urlsafe(12)
     runs = {
-        # a run that succeeds, one with a wrong S3 secret, one with a wrong password
+        # A wrong password: the datasets get written (S3 is right), the load fails
+        # and so does every run record sent to PostgreSQL (a warning each); then
+        # the same date with the right secrets, which loads; then a wrong S3
+        # secret (35: already complete() cannot look at S3).
+        "wrong_pg_password": (DATE, {**good_env, "PGPASSWORD": wrong_pg}, 35),
         "ok": (DATE, good_env, 0),
-        # (35: already complete() cannot look at S3)
         "wrong_s3_secret": (
             OTHER_DATE, {**good_env, "AWS_SECRET_ACCESS_KEY": wrong_s3}, 35,
         ),
-        "wrong_pg_password": (dt.date(2024, 5, 19), {**good_env, "PGPASSWORD": wrong_pg}, 35),
     }  # fmt: skip
     outputs = {}
     for name, (date, env, expected) in runs.items():
