@@ -345,21 +345,10 @@ class SparkCluster:
 def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkCluster]:
     """A real Spark standalone master and worker on 127.0.0.1, from pyspark's own
     ``bin/spark-class``; stops both afterwards."""
-    import pyspark
-
-    spark_home = os.path.dirname(pyspark.__file__)
-    spark_class = os.path.join(spark_home, "bin", "spark-class")
     work = tmp_path_factory.mktemp("spark-cluster")
     port, ui_port, worker_ui_port = free_port(), free_port(), free_port()
-    env = {
-        **os.environ,
-        "SPARK_HOME": spark_home,
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "SPARK_LOG_DIR": str(work / "logs"),
-        "SPARK_WORKER_DIR": str(work / "work"),
-        "PYSPARK_PYTHON": sys.executable,
-        "SPARK_DAEMON_JAVA_OPTS": TEST_JVM_OPTIONS,
-    }
+    env = servers.spark_standalone_env(work, TEST_JVM_OPTIONS)
+    spark_class = env["SPARK_CLASS"]
     cluster = SparkCluster(url=f"spark://127.0.0.1:{port}", ui_url=f"http://127.0.0.1:{ui_port}")
     master = [spark_class, "org.apache.spark.deploy.master.Master",
               "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(ui_port)]  # fmt: skip

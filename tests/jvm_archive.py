@@ -39,12 +39,13 @@ JVM_OPTIONS = "-Duser.timezone=UTC -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 def _key() -> str:
     """What the archive depends on: the Java (its path and build), and pyspark's
-    jars (their names and sizes)."""
+    jars (where they are, their names and sizes)."""
     import pyspark
 
     jars = Path(pyspark.__file__).parent / "jars"
     libjvm = JAVA_HOME / "lib" / "server" / "libjvm.so"
-    parts = [str(JAVA_HOME.resolve()), pyspark.__version__]
+    # The jars' directory too: the archive holds the class path it was made with.
+    parts = [str(JAVA_HOME.resolve()), pyspark.__version__, str(jars.resolve())]
     with contextlib.suppress(OSError):
         parts.append(str(libjvm.stat().st_mtime_ns))
     with contextlib.suppress(OSError):

@@ -217,6 +217,26 @@ def spark_connect_server(
     return command, env
 
 
+def spark_standalone_env(work: Path, daemon_java_options: str) -> dict[str, str]:
+    """The environment of a Spark standalone master and its workers started from
+    pyspark's own ``bin/spark-class`` (``SPARK_CLASS``): on 127.0.0.1, logs and
+    work directories under ``work``, this interpreter on the executors, the
+    daemons' JVMs with ``daemon_java_options``."""
+    import pyspark
+
+    spark_home = os.path.dirname(pyspark.__file__)
+    return {
+        **os.environ,
+        "SPARK_HOME": spark_home,
+        "SPARK_CLASS": os.path.join(spark_home, "bin", "spark-class"),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_LOG_DIR": str(work / "logs"),
+        "SPARK_WORKER_DIR": str(work / "work"),
+        "PYSPARK_PYTHON": sys.executable,
+        "SPARK_DAEMON_JAVA_OPTS": daemon_java_options,
+    }
+
+
 def sail_server(
     port: int, work: Path, base_env: Mapping[str, str] | None = None
 ) -> tuple[list[str], dict[str, str]]:

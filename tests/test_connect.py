@@ -188,7 +188,8 @@ def test_progress_over_connect(remote: str) -> None:
     reports: list[tuple[float, str]] = []
     try:
         with engine.watch_progress(lambda done, message: reports.append((done, message))):
-            frame = engine.session.range(0, 400_000_000, numPartitions=8)  # type: ignore[attr-defined]
+            # Some seconds of work (about 4 here): the server reports every 0.2 s.
+            frame = engine.session.range(0, 40_000_000, numPartitions=8)  # type: ignore[attr-defined]
             frame.selectExpr("sum(id * id % 7) as s").collect()
         assert engine.session._client._progress_handlers == []  # type: ignore[attr-defined]
     finally:

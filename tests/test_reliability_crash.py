@@ -33,7 +33,7 @@ import pytest
 from conftest import ROOT, SPARK_TEST_CONF, TEST_JVM_CONF, TEST_JVM_OPTIONS, free_port
 from pg_fixtures import PostgresServer, set_options
 from s3_fixtures import BUCKET, S3Server, upload
-from servers import wait_until
+from servers import spark_standalone_env, wait_until
 from test_reliability import DATASETS, RUN_DATE, Recorder
 
 import backends
@@ -694,16 +694,10 @@ class Cluster:
 def own_cluster(tmp_path: Path) -> Iterator[Cluster]:
     """A master and a worker of this test's own (conftest's spark_cluster is shared
     by other tests, and this one kills its worker)."""
-    import pyspark
-
-    spark_home = os.path.dirname(pyspark.__file__)
     work = tmp_path / "cluster"
     work.mkdir()
     port, ui_port = free_port(), free_port()
-    env = {**os.environ, "SPARK_HOME": spark_home, "SPARK_LOCAL_IP": "127.0.0.1",
-           "SPARK_LOG_DIR": str(work / "logs"), "SPARK_WORKER_DIR": str(work / "work"),
-           "PYSPARK_PYTHON": sys.executable, "SPARK_DAEMON_JAVA_OPTS": TEST_JVM_OPTIONS,
-           "SPARK_CLASS": os.path.join(spark_home, "bin", "spark-class")}  # fmt: skip
+    env = spark_standalone_env(work, TEST_JVM_OPTIONS)
     cluster = Cluster(f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui_port}", work, env, [])
     with open(work / "master.log", "wb") as log:
         cluster.processes.append(
