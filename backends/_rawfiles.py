@@ -348,8 +348,18 @@ _OPEN_QUOTE: Final = re.compile(rb'"(?<![^,\r\n]")')
 _BAD_AFTER_QUOTE: Final = re.compile(rb"\xff[^,\r\n]")
 """A closing quote followed by something other than a comma or a line break."""
 _EMPTY_QUOTED_AT_END: Final = re.compile(rb'"(?<![^,\r\n]")"(?=[\r\n]|\Z)')
-"""An empty quoted field that ends a record (or what looks like one inside a
-quoted field: then the flag only costs a slower reader)."""
+"""What looks like an empty quoted field that ends a record: it is one when a
+quoted field (:data:`_QUOTED_FIELD`) starts there, and not when it lies inside
+a quoted field (``",""`` then a line break, then ``"``)."""
+
+
+def _ends_a_record_with_empty_quoted(block: bytes) -> bool:
+    """Whether a record of ``block`` (which starts a record, outside quotes)
+    ends with an empty quoted field ``""``."""
+    candidates = {m.start() for m in _EMPTY_QUOTED_AT_END.finditer(block)}
+    return bool(candidates) and any(
+        m.start() in candidates and m.end() - m.start() == 2 for m in _QUOTED_FIELD.finditer(block)
+    )
 
 
 @dataclass
@@ -394,7 +404,7 @@ class _CsvCounter:
         """:meth:`feed` for a block whose quoted fields, each replaced by one
         :data:`_QUOTED_MARK` byte, make ``scanned``: no line break is left inside
         quotes, so its records and empty lines are counted as bytes."""
-        if not self.empty_last_field and _EMPTY_QUOTED_AT_END.search(block):
+        if not self.empty_last_field and _ends_a_record_with_empty_quoted(block):
             self.empty_last_field = True
         self._count_region(scanned, 0, len(scanned))
         if last and scanned.endswith(b","):

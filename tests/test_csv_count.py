@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from backends import RawInputError, _rawfiles
@@ -33,6 +33,8 @@ def inspect(data: bytes, quote_by_quote: bool, monkeypatch: pytest.MonkeyPatch) 
 
 @settings(max_examples=400, deadline=None)
 @given(body=bodies, block_bytes=st.sampled_from([1, 2, 5, 13, 4 << 20]), crlf=st.booleans())
+# Found in CI: `""` then a line break inside a quoted field is no empty last field.
+@example(body=b'",""\n"\n', block_bytes=5, crlf=False)
 def test_fast_count_equals_the_state_machine(body: bytes, block_bytes: int, crlf: bool) -> None:
     data = HEADER_LINE + (b"\r\n" if crlf else b"\n") + body
     with pytest.MonkeyPatch.context() as patch:
