@@ -13,6 +13,7 @@ per core (``-n auto`` in ``pyproject.toml``; ``-n 0`` runs them in this process)
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,6 +68,10 @@ JVM_MARKERS = ("spark", "connect", "cluster")
 drivers' class-data archive gets built (``tests/jvm_archive.py``)."""
 
 
+_ARCHIVE_BUILDER = pytest.StashKey[subprocess.Popen[bytes] | None]()
+"""The archive's builder this process started, if any."""
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Build the drivers' class-data archive in the background when a collected
     test starts a Spark JVM and the archive does not exist yet."""
@@ -76,9 +81,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     jvm_archive.finish_build(session.config.stash.get(_ARCHIVE_BUILDER, None))
-
-
-_ARCHIVE_BUILDER = pytest.StashKey[Any]()
 
 
 BACKEND_PARAMS = [
@@ -221,8 +223,8 @@ WORKER_GROUPS = {
 id: those of the Spark Connect server, of Sail (the ``backend`` parameter's id,
 or the test's name) and of the standalone cluster share that server, so one
 worker starts it once; those of ``test_benchmarks.py`` share module fixtures
-that run the benchmark harness (100 s for the Spark one), which every worker would run again. The
-first pattern that matches names the group. (pytest-xdist's own ``xdist_group``
+that run the benchmark harness (100 s for the Spark one), which every worker
+would run again. The first pattern that matches names the group. (pytest-xdist's own ``xdist_group``
 marker does not group on pytest 9.2: it renames ``Item._nodeid``, which pytest
 no longer reads.)"""
 
